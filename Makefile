@@ -1,0 +1,31 @@
+# `make demo` and `make test` do all set-up from a fresh clone.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: demo test install serve bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,socket-mode]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/research-bridge demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+serve: $(STAMP)
+	$(BIN)/research-bridge serve
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_handoffs.py
+	$(BIN)/python benchmarks/bench_jira_sync.py
+
+clean:
+	rm -rf $(VENV) demo.db *.egg-info
