@@ -1,0 +1,201 @@
+"""`research-bridge`: a thin shell over the library. Every command has --help."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from bot import __version__
+from bot.clock import utc_now
+from bot.config import ConfigError, Settings, load_settings
+from bot.store import Store
+
+
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        return load_settings(config_path=ctx.obj.get("config"))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _store(settings: Settings, db: str | None = None) -> Store:
+    return Store(db or settings.db_path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="research-bridge")
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="TOML config file (default: $BRIDGE_CONFIG or bridge.toml).")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, verbose: bool) -> None:
+    """Research Bridge: research handoffs, focus time and ML pipeline reliability, in Slack."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+
+
+@cli.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=int, default=None, help="Port (default: $PORT or 3000).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int | None) -> None:
+    """Run the HTTP server, the Slack app and the scheduler (one process)."""
+    import uvicorn
+
+    from bot.server import build_server
+
+    settings = _settings(ctx)
+    server = build_server(settings, _store(settings))
+    uvicorn.run(server.web, host=host, port=port or settings.port, log_level="info")
+
+
+@cli.group()
+def config() -> None:
+    """Inspect the configuration."""
+
+
+@config.command("check")
+@click.option("--offline", is_flag=True, help="Validate the settings only; do not call Slack or Jira.")
+@click.pass_context
+def config_check(ctx: click.Context, offline: bool) -> None:
+    """Validate settings, then check Slack (auth.test) and Jira (server info) connectivity."""
+    from bot.connectivity import check_jira, check_slack
+
+    settings = _settings(ctx)
+    click.echo(f"config: ok ({settings.config_path}, timezone {settings.timezone}, {len(settings.teams)} teams)")
+    if offline:
+        return
+    failures = 0
+    for name, check in (("slack", check_slack), ("jira", check_jira)):
+        ok, message = check(settings)
+        failures += not ok
+        click.echo(f"{name}: {'ok' if ok else 'FAILED'} - {message}")
+    if failures:
+        sys.exit(1)
+
+
+@cli.group()
+def sync() -> None:
+    """Pull data from sources now."""
+
+
+@sync.command("jira")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]), help="Backfill from this date (UTC) instead of the stored cursor.")
+@click.pass_context
+def sync_jira(ctx: click.Context, since: datetime | None) -> None:
+    """Sync Jira issues (incremental from the cursor, or a backfill with --since)."""
+    from bot.sources.jira import JiraSync, JiraSyncError, connect
+
+    settings = _settings(ctx)
+    if not settings.jira.configured:
+        raise click.ClickException("JIRA_URL is not set: nothing to sync")
+    store = _store(settings)
+    with click.progressbar(length=0, label="Syncing Jira", show_pos=True) as bar:
+        def progress(done: int, total: int | None = None) -> None:
+            if total:
+                bar.length = total
+            bar.update(done - bar.pos)
+
+        try:
+            result = JiraSync(connect(settings), store, settings, clock=utc_now).run(
+                since=since.replace(tzinfo=timezone.utc) if since else None, progress=progress
+            )
+        except JiraSyncError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"{result.issues} issues, {result.new_items} new changelog items, "
+        f"{result.api_calls} API calls ({result.changelog_pages} changelog pages)"
+    )
+
+
+@cli.group()
+def jobs() -> None:
+    """Scheduled jobs."""
+
+
+@jobs.command("list")
+@click.pass_context
+def jobs_list(ctx: click.Context) -> None:
+    """Show each job and when it would next run."""
+    from bot.jobs import JOBS
+
+    settings = _settings(ctx)
+    now = utc_now()
+    for job in JOBS.values():
+        trigger = job.trigger(settings)
+        nxt = trigger.get_next_fire_time(None, now) if trigger is not None else None
+        when = nxt.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M %Z") if nxt else "not scheduled"
+        click.echo(f"{job.name:<12} next {when:<24} {job.description}")
+
+
+@jobs.command("run")
+@click.argument("name")
+@click.pass_context
+def jobs_run(ctx: click.Context, name: str) -> None:
+    """Run the job NAME once, now."""
+    from bot.jobs import JOBS, Services, run_job
+
+    if name not in JOBS:
+        raise click.BadParameter(f"unknown job {name!r}; jobs: {', '.join(JOBS)}", param_hint="NAME")
+    settings = _settings(ctx)
+    click.echo(f"{name}: {run_job(name, Services(settings, _store(settings)))}")
+
+
+@cli.group()
+def report() -> None:
+    """Export metrics for scripts and BI tools (table, JSON or CSV)."""
+
+
+@report.command("handoffs")
+@click.option("--window", type=click.Choice(["7d", "30d", "90d", "quarter"]), default="30d", show_default=True)
+@click.option("--state", type=click.Choice(["open", "picked_up", "delivered", "withdrawn"]), help="Only cycles in this state.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--db", type=click.Path(dir_okay=False), help="SQLite file (default: $BRIDGE_DB or bridge.db).")
+@click.pass_context
+def report_handoffs(ctx: click.Context, window: str, state: str | None, fmt: str, db: str | None) -> None:
+    """Handoff cycles active in the window (plus every open one), oldest first."""
+    from bot.handoffs import HandoffQueries
+    from bot.reports import encode, handoff_rows, parse_state
+
+    settings = _settings(ctx)
+    if db and not Path(db).exists():
+        raise click.BadParameter(f"no database at {db}", param_hint="--db")
+    queries = HandoffQueries(_store(settings, db), settings)
+    now = utc_now()
+    rows = handoff_rows(queries.filtered(window, now, parse_state(state)), now, queries.calendar)
+    columns = [("key", "key"), ("state", "state"), ("team", "team"), ("requested_at", "requested"),
+               ("picked_up_at", "picked up"), ("business_wait_seconds", "business wait s"), ("summary", "summary")]
+    click.echo(encode(rows, fmt, columns))
+
+
+@cli.command()
+@click.option("--db", default="demo.db", show_default=True, type=click.Path(dir_okay=False), help="SQLite file to (re)create.")
+@click.option("--issues", default=320, show_default=True, help="How many Jira issues to synthesise.")
+def demo(db: str, issues: int) -> None:
+    """Build a synthetic org in a local SQLite file and print what Slack would show."""
+    from bot.demo import build_demo_org, demo_settings
+    from bot.handoffs import HandoffQueries
+    from bot.reports import open_handoffs_text, stats_text
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(db + suffix).unlink(missing_ok=True)
+    settings = demo_settings()
+    store = Store(db)
+    now = utc_now()
+    with click.progressbar(length=issues, label="Building a synthetic org", show_pos=True) as bar:
+        build_demo_org(store, now, issues=issues, progress=lambda n: bar.update(1))
+    queries = HandoffQueries(store, settings)
+    calendar, sla = queries.calendar, settings.jira.handoff_sla_workdays
+    click.echo(f"\nDemo organisation in {db}: 3 teams, 12 weeks, {issues} Jira issues (times in {settings.timezone})\n")
+    click.secho("/handoffs", bold=True)
+    click.echo(open_handoffs_text(queries.open_handoffs(), now, calendar, sla))
+    click.echo()
+    click.secho("/handoffs stats 30d", bold=True)
+    click.echo(stats_text(queries.stats("30d", now), calendar, settings.tz))

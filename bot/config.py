@@ -1,0 +1,446 @@
+"""Settings: secrets and deployment values from the environment, the rest from `bridge.toml`.
+
+`load_settings()` validates everything at once; a bad or missing value raises
+`ConfigError` naming the key and the form expected, so the app never starts
+half-configured.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SECTIONS = ("handoffs", "focus", "pipelines", "delivery")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_SLACK_ID = re.compile(r"^[UWCGS][A-Z0-9]{2,}$")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid configuration:\n  - " + "\n  - ".join(problems))
+
+
+@dataclass(frozen=True)
+class JiraSettings:
+    url: str | None = None
+    email: str | None = None
+    api_token: str | None = None
+    pat: str | None = None
+    webhook_secret: str | None = None
+    jql: str | None = None
+    sync_interval_minutes: int = 5
+    handoff_labels: tuple[str, ...] = ("research-handoff",)
+    ready_statuses: tuple[str, ...] = ()
+    pickup_statuses: tuple[str, ...] = ("In Progress",)
+    done_statuses: tuple[str, ...] = ("Done",)
+    handoff_sla_workdays: int = 3
+    incident_issue_types: tuple[str, ...] = ("Incident",)
+    user_map: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url)
+
+
+@dataclass(frozen=True)
+class FocusSettings:
+    heartbeat_timeout_minutes: int = 15
+    min_block_minutes: int = 30
+    threshold_hours: float = 3.0
+    window_workdays: int = 5
+    alert_time: time = time(10, 0)
+    researcher_groups: tuple[str, ...] = ()
+    researchers: tuple[str, ...] = ()
+    leads: tuple[str, ...] = ()
+    share_individuals_with_leads: bool = False
+    heartbeat_retention_days: int = 30
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    members: tuple[str, ...] = ()
+    jira_projects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    channel: str
+    schedule_weekday: str = "mon"
+    schedule_time: time = time(9, 0)
+    timezone: str = "UTC"
+    sections: tuple[str, ...] = SECTIONS
+    teams: tuple[str, ...] = ()
+    chart: bool = True
+
+
+@dataclass(frozen=True)
+class AirflowSettings:
+    url: str = ""
+    api_version: int = 2
+    token: str | None = None
+    username: str | None = None
+    password: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app needs, validated."""
+
+    timezone: str = "UTC"
+    workdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    work_hours: tuple[time, time] = (time(9, 0), time(18, 0))
+    jira: JiraSettings = field(default_factory=JiraSettings)
+    focus: FocusSettings = field(default_factory=FocusSettings)
+    streams: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {"research": (), "engineering": ()}
+    )
+    teams: tuple[Team, ...] = ()
+    digests: tuple[DigestSettings, ...] = ()
+    airflow: AirflowSettings = field(default_factory=AirflowSettings)
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str | None = None
+    github_webhook_secret: str | None = None
+    gitlab_webhook_token: str | None = None
+    bridge_api_token: str | None = None
+    db_path: str = "bridge.db"
+    config_path: str = "bridge.toml"
+    port: int = 3000
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def workday_numbers(self) -> tuple[int, ...]:
+        """Workdays as `date.weekday()` numbers (Monday = 0)."""
+        return tuple(WEEKDAYS.index(d) for d in self.workdays)
+
+    @property
+    def slack_configured(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    def team_named(self, name: str) -> Team | None:
+        wanted = name.strip().lower()
+        return next((t for t in self.teams if t.name.lower() == wanted), None)
+
+
+class _Reader:
+    """Collects every problem instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def fail(self, key: str, expected: str, value: Any = None) -> None:
+        got = "" if value is None else f" (got {value!r})"
+        self.problems.append(f"{key}: expected {expected}{got}")
+
+    def string(self, table: Mapping, key: str, name: str, default: str | None) -> str | None:
+        value = table.get(key, default)
+        if value is not None and not isinstance(value, str):
+            self.fail(name, "a string", value)
+            return default
+        return value
+
+    def integer(self, table: Mapping, key: str, name: str, default: int, minimum: int = 1) -> int:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.fail(name, f"a whole number >= {minimum}", value)
+            return default
+        return value
+
+    def number(self, table: Mapping, key: str, name: str, default: float) -> float:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            self.fail(name, "a positive number", value)
+            return default
+        return float(value)
+
+    def boolean(self, table: Mapping, key: str, name: str, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(name, "true or false", value)
+            return default
+        return value
+
+    def strings(self, table: Mapping, key: str, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = table.get(key, list(default))
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            self.fail(name, "a list of non-empty strings", value)
+            return default
+        return tuple(value)
+
+    def slack_ids(self, table: Mapping, key: str, name: str) -> tuple[str, ...]:
+        ids = self.strings(table, key, name, ())
+        for value in ids:
+            if not _SLACK_ID.match(value):
+                self.fail(name, "Slack IDs such as U0123ABCD", value)
+        return ids
+
+    def clock(self, table: Mapping, key: str, name: str, default: time) -> time:
+        value = table.get(key)
+        if value is None:
+            return default
+        match = _HHMM.match(value) if isinstance(value, str) else None
+        if not match:
+            self.fail(name, 'a 24-hour time "HH:MM"', value)
+            return default
+        return time(int(match[1]), int(match[2]))
+
+    def timezone(self, table: Mapping, key: str, name: str, default: str) -> str:
+        value = table.get(key, default)
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            self.fail(name, 'an IANA timezone such as "Europe/Berlin"', value)
+            return default
+        return value
+
+    def table(self, data: Mapping, key: str) -> Mapping:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            self.fail(f"[{key}]", "a table", value)
+            return {}
+        return value
+
+
+def _env(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    config_path: str | os.PathLike | None = None,
+) -> Settings:
+    """Read and validate the environment and the TOML file; raise ConfigError on problems."""
+    environ = os.environ if environ is None else environ
+    path = Path(config_path or environ.get("BRIDGE_CONFIG") or "bridge.toml")
+    explicit = config_path is not None or "BRIDGE_CONFIG" in environ
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
+    elif explicit:
+        raise ConfigError([f"BRIDGE_CONFIG: file {str(path)!r} does not exist"])
+    return settings_from_mapping(data, environ, config_path=str(path))
+
+
+def settings_from_mapping(
+    data: Mapping[str, Any], environ: Mapping[str, str], config_path: str = "bridge.toml"
+) -> Settings:
+    """Build Settings from parsed TOML and an environment mapping."""
+    r = _Reader()
+    known = {"timezone", "workdays", "work_hours", "jira", "focus", "streams", "team", "digest", "airflow"}
+    for key in data:
+        if key not in known:
+            r.fail(key, "one of " + ", ".join(sorted(known)) + " (unknown key)")
+
+    timezone = r.timezone(data, "timezone", "timezone", "UTC")
+    workdays = r.strings(data, "workdays", "workdays", ("mon", "tue", "wed", "thu", "fri"))
+    for day in workdays:
+        if day not in WEEKDAYS:
+            r.fail("workdays", "day names from " + ", ".join(WEEKDAYS), day)
+    workdays = tuple(d for d in workdays if d in WEEKDAYS) or ("mon", "tue", "wed", "thu", "fri")
+    work_hours = _work_hours(r, data)
+
+    jira = _jira(r, r.table(data, "jira"), environ)
+    focus = _focus(r, r.table(data, "focus"))
+    streams_table = r.table(data, "streams")
+    streams = {
+        "research": r.strings(streams_table, "research", "streams.research", ()),
+        "engineering": r.strings(streams_table, "engineering", "streams.engineering", ()),
+    }
+    teams = _teams(r, data.get("team", []))
+    digests = _digests(r, data.get("digest", []), timezone)
+    airflow = _airflow(r, r.table(data, "airflow"), environ)
+
+    port_text = environ.get("PORT", "3000")
+    port = 3000
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        r.fail("PORT", "a TCP port number 1-65535", port_text)
+    else:
+        port = int(port_text)
+
+    slack_api_url = _env(environ, "SLACK_API_URL")
+    if slack_api_url and not slack_api_url.startswith(("http://", "https://")):
+        r.fail("SLACK_API_URL", "an http(s) URL such as https://slack.com/api/", slack_api_url)
+    app_token = _env(environ, "SLACK_APP_TOKEN")
+    if app_token and not app_token.startswith("xapp-"):
+        r.fail("SLACK_APP_TOKEN", "an app-level token starting with xapp-")
+
+    if r.problems:
+        raise ConfigError(r.problems)
+    return Settings(
+        timezone=timezone,
+        workdays=workdays,
+        work_hours=work_hours,
+        jira=jira,
+        focus=focus,
+        streams=streams,
+        teams=teams,
+        digests=digests,
+        airflow=airflow,
+        slack_bot_token=_env(environ, "SLACK_BOT_TOKEN"),
+        slack_signing_secret=_env(environ, "SLACK_SIGNING_SECRET"),
+        slack_app_token=app_token,
+        slack_api_url=slack_api_url,
+        github_webhook_secret=_env(environ, "GITHUB_WEBHOOK_SECRET"),
+        gitlab_webhook_token=_env(environ, "GITLAB_WEBHOOK_TOKEN"),
+        bridge_api_token=_env(environ, "BRIDGE_API_TOKEN"),
+        db_path=_env(environ, "BRIDGE_DB") or "bridge.db",
+        config_path=config_path,
+        port=port,
+    )
+
+
+def _work_hours(r: _Reader, data: Mapping) -> tuple[time, time]:
+    value = data.get("work_hours", ["09:00", "18:00"])
+    if not (isinstance(value, list) and len(value) == 2):
+        r.fail("work_hours", 'two times ["HH:MM", "HH:MM"]', value)
+        return (time(9, 0), time(18, 0))
+    start = r.clock({"v": value[0]}, "v", "work_hours", time(9, 0))
+    end = r.clock({"v": value[1]}, "v", "work_hours", time(18, 0))
+    if end <= start:
+        r.fail("work_hours", "an end time after the start time", value)
+        return (time(9, 0), time(18, 0))
+    return (start, end)
+
+
+def _jira(r: _Reader, t: Mapping, environ: Mapping[str, str]) -> JiraSettings:
+    url = _env(environ, "JIRA_URL")
+    email, token, pat = _env(environ, "JIRA_EMAIL"), _env(environ, "JIRA_API_TOKEN"), _env(environ, "JIRA_PAT")
+    jql = r.string(t, "jql", "jira.jql", None)
+    if url:
+        if not url.startswith(("http://", "https://")):
+            r.fail("JIRA_URL", "an http(s) URL such as https://example.atlassian.net", url)
+        if not (pat or (email and token)):
+            r.fail("JIRA_EMAIL/JIRA_API_TOKEN", "both set (Jira Cloud), or JIRA_PAT (Data Center), when JIRA_URL is set")
+        if not jql:
+            r.fail("jira.jql", 'a JQL query such as "project in (RES, MLE)" (required with JIRA_URL)')
+    user_map = t.get("user_map", {})
+    if not isinstance(user_map, dict) or not all(
+        isinstance(v, str) and _SLACK_ID.match(v) for v in user_map.values()
+    ):
+        r.fail("jira.user_map", 'a table of Jira account id or e-mail = "U0123ABCD"', user_map)
+        user_map = {}
+    return JiraSettings(
+        url=url.rstrip("/") if url else None,
+        email=email,
+        api_token=token,
+        pat=pat,
+        webhook_secret=_env(environ, "JIRA_WEBHOOK_SECRET"),
+        jql=jql,
+        sync_interval_minutes=r.integer(t, "sync_interval_minutes", "jira.sync_interval_minutes", 5),
+        handoff_labels=r.strings(t, "handoff_labels", "jira.handoff_labels", ("research-handoff",)),
+        ready_statuses=r.strings(t, "ready_statuses", "jira.ready_statuses", ()),
+        pickup_statuses=r.strings(t, "pickup_statuses", "jira.pickup_statuses", ("In Progress",)),
+        done_statuses=r.strings(t, "done_statuses", "jira.done_statuses", ("Done",)),
+        handoff_sla_workdays=r.integer(t, "handoff_sla_workdays", "jira.handoff_sla_workdays", 3),
+        incident_issue_types=r.strings(t, "incident_issue_types", "jira.incident_issue_types", ("Incident",)),
+        user_map=dict(user_map),
+    )
+
+
+def _focus(r: _Reader, t: Mapping) -> FocusSettings:
+    return FocusSettings(
+        heartbeat_timeout_minutes=r.integer(t, "heartbeat_timeout_minutes", "focus.heartbeat_timeout_minutes", 15),
+        min_block_minutes=r.integer(t, "min_block_minutes", "focus.min_block_minutes", 30),
+        threshold_hours=r.number(t, "threshold_hours", "focus.threshold_hours", 3.0),
+        window_workdays=r.integer(t, "window_workdays", "focus.window_workdays", 5),
+        alert_time=r.clock(t, "alert_time", "focus.alert_time", time(10, 0)),
+        researcher_groups=r.strings(t, "researcher_groups", "focus.researcher_groups", ()),
+        researchers=r.slack_ids(t, "researchers", "focus.researchers"),
+        leads=r.slack_ids(t, "leads", "focus.leads"),
+        share_individuals_with_leads=r.boolean(
+            t, "share_individuals_with_leads", "focus.share_individuals_with_leads", False
+        ),
+        heartbeat_retention_days=r.integer(t, "heartbeat_retention_days", "focus.heartbeat_retention_days", 30),
+    )
+
+
+def _teams(r: _Reader, entries: Any) -> tuple[Team, ...]:
+    if not isinstance(entries, list):
+        r.fail("[[team]]", "an array of tables")
+        return ()
+    teams = []
+    for i, t in enumerate(entries):
+        name = r.string(t, "name", f"team[{i}].name", None)
+        if not name:
+            r.fail(f"team[{i}].name", "a team name")
+            continue
+        teams.append(
+            Team(
+                name=name,
+                members=r.slack_ids(t, "members", f"team[{i}].members"),
+                jira_projects=r.strings(t, "jira_projects", f"team[{i}].jira_projects", ()),
+            )
+        )
+    return tuple(teams)
+
+
+def _digests(r: _Reader, entries: Any, org_timezone: str) -> tuple[DigestSettings, ...]:
+    if not isinstance(entries, list):
+        r.fail("[[digest]]", "an array of tables")
+        return ()
+    digests = []
+    for i, t in enumerate(entries):
+        channel = r.string(t, "channel", f"digest[{i}].channel", None)
+        if not channel or not _SLACK_ID.match(channel):
+            r.fail(f"digest[{i}].channel", "a channel ID such as C0123ABCD", channel)
+            continue
+        schedule = t.get("schedule", "mon 09:00")
+        parts = schedule.split() if isinstance(schedule, str) else []
+        weekday, at = "mon", time(9, 0)
+        if len(parts) != 2 or parts[0] not in WEEKDAYS or not _HHMM.match(parts[1]):
+            r.fail(f"digest[{i}].schedule", 'a weekday and time such as "mon 09:00"', schedule)
+        else:
+            weekday = parts[0]
+            at = time(int(parts[1][:2]), int(parts[1][3:]))
+        sections = r.strings(t, "sections", f"digest[{i}].sections", SECTIONS)
+        for s in sections:
+            if s not in SECTIONS:
+                r.fail(f"digest[{i}].sections", "sections from " + ", ".join(SECTIONS), s)
+        digests.append(
+            DigestSettings(
+                channel=channel,
+                schedule_weekday=weekday,
+                schedule_time=at,
+                timezone=r.timezone(t, "timezone", f"digest[{i}].timezone", org_timezone),
+                sections=sections,
+                teams=r.strings(t, "teams", f"digest[{i}].teams", ()),
+                chart=r.boolean(t, "chart", f"digest[{i}].chart", True),
+            )
+        )
+    return tuple(digests)
+
+
+def _airflow(r: _Reader, t: Mapping, environ: Mapping[str, str]) -> AirflowSettings:
+    version = t.get("api_version", 2)
+    if version not in (1, 2):
+        r.fail("airflow.api_version", "1 (Airflow 2) or 2 (Airflow 3)", version)
+        version = 2
+    url = r.string(t, "url", "airflow.url", "") or ""
+    if url and not url.startswith(("http://", "https://")):
+        r.fail("airflow.url", "an http(s) URL", url)
+    return AirflowSettings(
+        url=url.rstrip("/"),
+        api_version=version,
+        token=_env(environ, "AIRFLOW_TOKEN"),
+        username=_env(environ, "AIRFLOW_USERNAME"),
+        password=_env(environ, "AIRFLOW_PASSWORD"),
+    )

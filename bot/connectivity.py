@@ -1,0 +1,39 @@
+"""`config check`: can we reach Slack and Jira with these credentials?"""
+
+from __future__ import annotations
+
+from bot.config import Settings
+
+
+def check_slack(settings: Settings) -> tuple[bool, str]:
+    """Call auth.test; report the bot and workspace, or why it failed."""
+    if not settings.slack_bot_token:
+        return False, "SLACK_BOT_TOKEN is not set"
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    kwargs = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
+    client = WebClient(token=settings.slack_bot_token, timeout=10, **kwargs)
+    try:
+        info = client.auth_test()
+    except SlackApiError as exc:
+        return False, f"auth.test answered {exc.response.get('error', 'an error')}"
+    except OSError as exc:
+        return False, f"cannot reach Slack ({type(exc).__name__})"
+    return True, f"bot {info.get('user')} in workspace {info.get('team')}"
+
+
+def check_jira(settings: Settings) -> tuple[bool, str]:
+    """Fetch server info; report the deployment type and version, or why it failed."""
+    if not settings.jira.configured:
+        return False, "JIRA_URL is not set"
+    from bot.sources.jira import JiraSyncError, connect
+
+    try:
+        client = connect(settings)
+        info = client.server_info()
+    except JiraSyncError as exc:
+        return False, str(exc)
+    except Exception as exc:  # the jira library raises many types; report, never crash
+        return False, f"cannot reach Jira ({type(exc).__name__})"
+    return True, f"{info.get('deploymentType', 'Jira')} {info.get('version', '')} at {settings.jira.url}"

@@ -1,0 +1,130 @@
+"""Handoff queries for Slack, the CLI and the demo: store -> metrics, with teams resolved.
+
+Presentation layers call these and render; none of them touches SQL or the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Mapping, Sequence
+
+from bot.config import Settings
+from bot.metrics.handoffs import (
+    HandoffRules,
+    HandoffStats,
+    TimelineEvent,
+    issue_timeline,
+    summarize,
+    summarize_by_team,
+    team_for,
+    window_start,
+)
+from bot.metrics.workcal import WorkCalendar
+from bot.models import HandoffState, HandoffView, JiraIssue
+from bot.store import Store
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    window: str
+    start: datetime
+    now: datetime
+    overall: HandoffStats
+    by_team: Mapping[str, HandoffStats]
+
+
+@dataclass(frozen=True)
+class IssueReport:
+    issue: JiraIssue
+    cycles: Sequence[HandoffView]
+    events: Sequence[TimelineEvent]
+
+
+class HandoffQueries:
+    """Read-side of handoffs, bound to a store and the settings."""
+
+    def __init__(self, store: Store, settings: Settings):
+        self.store = store
+        self.settings = settings
+        self.calendar = WorkCalendar.from_settings(settings)
+        self.rules = HandoffRules.from_settings(settings.jira)
+
+    # -- people and teams --------------------------------------------------------------
+
+    def slack_id_of(self, view: HandoffView) -> str | None:
+        """The Slack user who requested the handoff: config overrides, then e-mail links."""
+        links = {**self.store.user_links(), **self.settings.jira.user_map}
+        cycle = view.cycle
+        for jira_user in (cycle.requested_by_account_id, cycle.requested_by_email):
+            if jira_user and links.get(jira_user):
+                return links[jira_user]
+        return None
+
+    def _with_teams(self, views: Sequence[HandoffView]) -> list[HandoffView]:
+        if not self.settings.teams:
+            return list(views)
+        links = {**self.store.user_links(), **self.settings.jira.user_map}
+        out = []
+        for view in views:
+            c = view.cycle
+            requester = next(
+                (links[u] for u in (c.requested_by_account_id, c.requested_by_email) if u and links.get(u)),
+                None,
+            )
+            out.append(replace(view, team=team_for(view.project, requester, self.settings.teams)))
+        return out
+
+    # -- queries -------------------------------------------------------------------------
+
+    def open_handoffs(self, team: str | None = None) -> list[HandoffView]:
+        """Open handoffs, oldest request first."""
+        views = self._with_teams(self.store.handoffs(states=[HandoffState.OPEN]))
+        if team is not None:
+            views = [v for v in views if v.team and v.team.lower() == team.lower()]
+        return views
+
+    def handoffs_of_user(self, slack_user_id: str, email: str | None) -> list[HandoffView]:
+        """Active handoffs the user requested or is assigned to (open or picked up)."""
+        links = {**self.store.user_links(), **self.settings.jira.user_map}
+        mine = {u for u, s in links.items() if s == slack_user_id}
+        if email:
+            mine.add(email.lower())
+        views = self.store.handoffs(states=[HandoffState.OPEN, HandoffState.PICKED_UP])
+        result = []
+        for view in views:
+            c = view.cycle
+            people = {
+                (c.requested_by_email or "").lower(),
+                c.requested_by_account_id or "",
+                (view.assignee_email or "").lower(),
+            }
+            if mine & people:
+                result.append(view)
+        return self._with_teams(result)
+
+    def stats(self, window: str, now: datetime, team: str | None = None) -> StatsReport:
+        """Count, median and p90 wait, conversion: overall and per team, over a window."""
+        start = window_start(window, now, self.settings.tz)
+        views = self._with_teams(self.store.handoffs(active_since=start))
+        if team is not None:
+            views = [v for v in views if v.team and v.team.lower() == team.lower()]
+        sla = self.settings.jira.handoff_sla_workdays
+        overall = summarize((v.cycle for v in views), now, start, self.calendar, sla)
+        by_team = summarize_by_team(views, now, start, self.calendar, sla) if self.settings.teams else {}
+        return StatsReport(window=window, start=start, now=now, overall=overall, by_team=by_team)
+
+    def issue_report(self, key: str) -> IssueReport | None:
+        """An issue's handoff cycles and timeline, or None when the issue is unknown."""
+        issue = self.store.issue(key.upper())
+        if issue is None:
+            return None
+        cycles = self._with_teams(self.store.handoffs(issue_key=issue.key))
+        events = issue_timeline(issue, self.store.changelog(issue.key), self.rules)
+        return IssueReport(issue=issue, cycles=cycles, events=events)
+
+    def filtered(self, window: str, now: datetime, state: HandoffState | None) -> list[HandoffView]:
+        """For exports: cycles active in the window, optionally of one state."""
+        start = window_start(window, now, self.settings.tz)
+        views = self.store.handoffs(active_since=start, states=[state] if state else None)
+        return self._with_teams(views)

@@ -1,0 +1,119 @@
+"""Scheduled jobs: one APScheduler 3.x BackgroundScheduler inside `serve`.
+
+Every job is a plain function of the wired `Services`, so `research-bridge jobs run NAME`
+runs exactly what the scheduler would. A failing job is logged with its name and never
+stops the scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable
+
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.clock import Clock, utc_now
+from bot.config import Settings
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What jobs need; built once by the CLI."""
+
+    settings: Settings
+    store: Store
+    clock: Clock = utc_now
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    description: str
+    run: Callable[[Services], str]
+    trigger: Callable[[Settings], object | None]  # None: not scheduled with these settings
+    misfire_grace_seconds: int = 300
+
+
+def run_jira_sync(services: Services) -> str:
+    """Incremental Jira sync (the same code as `research-bridge sync jira`)."""
+    from bot.sources.jira import JiraSync, connect
+
+    settings = services.settings
+    if not settings.jira.configured:
+        return "Jira is not configured (JIRA_URL unset): nothing to sync"
+    result = JiraSync(connect(settings), services.store, settings, clock=services.clock).run()
+    return f"{result.issues} issues, {result.new_items} new changelog items, {result.api_calls} API calls"
+
+
+def prune_deliveries(services: Services) -> str:
+    """Forget webhook delivery ids older than 7 days (redeliveries come within hours)."""
+    removed = services.store.prune_deliveries(services.clock() - timedelta(days=7))
+    return f"removed {removed} old webhook delivery ids"
+
+
+JOBS: dict[str, Job] = {
+    job.name: job
+    for job in (
+        Job(
+            "jira-sync",
+            "Pull Jira issues updated since the last sync",
+            run_jira_sync,
+            lambda s: IntervalTrigger(minutes=s.jira.sync_interval_minutes) if s.jira.configured else None,
+            misfire_grace_seconds=60,
+        ),
+        Job(
+            "retention",
+            "Prune bookkeeping rows past their retention",
+            prune_deliveries,
+            lambda s: IntervalTrigger(hours=6),
+            misfire_grace_seconds=3600,
+        ),
+    )
+}
+
+
+def run_job(name: str, services: Services) -> str:
+    """Run one job now; raises KeyError for an unknown name."""
+    return JOBS[name].run(services)
+
+
+def build_scheduler(services: Services) -> BackgroundScheduler:
+    """A scheduler with every job that applies to these settings (not started)."""
+    scheduler = BackgroundScheduler(timezone=services.settings.timezone)
+    for job in JOBS.values():
+        trigger = job.trigger(services.settings)
+        if trigger is None:
+            continue
+        # A sync runs at start-up too; other jobs wait for their trigger. (Passing
+        # next_run_time=None would pause a job in APScheduler 3, so only set it when wanted.)
+        first_run = {"next_run_time": services.clock()} if job.name == "jira-sync" else {}
+        scheduler.add_job(
+            _logged(job, services),
+            trigger,
+            id=job.name,
+            name=job.name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=job.misfire_grace_seconds,
+            **first_run,
+        )
+    scheduler.add_listener(_log_error, EVENT_JOB_ERROR)
+    return scheduler
+
+
+def _logged(job: Job, services: Services) -> Callable[[], None]:
+    def run() -> None:
+        log.info("job %s: %s", job.name, job.run(services))
+
+    return run
+
+
+def _log_error(event: JobExecutionEvent) -> None:
+    log.error("job %s failed: %s", event.job_id, event.exception)

@@ -1,0 +1,116 @@
+"""Business time: the organisation's workdays and work hours, in its timezone.
+
+Definition: the business time of a span [start, end) is the number of real (UTC) seconds of
+the span that fall on a workday between the work hours, read on the wall clock of the
+organisation's timezone. Each local workday D contributes the UTC interval
+[D start-time, D end-time), both local times converted with zoneinfo (fold=0: a time skipped
+by a DST change is read with the offset before the change, an ambiguous one as its first
+occurrence). So a DST change inside the work hours shortens or lengthens that day.
+
+Implementation: per local date, the UTC work interval is cached with a prefix sum of
+business seconds, extended lazily in both directions. With B(t) = business seconds from the
+start of the cache up to t, a span costs B(end) - B(start): two lookups, no loop over days.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from itertools import accumulate
+from typing import TYPE_CHECKING, Iterable
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+_MIN_GROWTH = 400  # days added at least when the cache grows
+
+
+class WorkCalendar:
+    """Business seconds and days between two aware datetimes, O(1) amortised per call."""
+
+    def __init__(self, timezone: str, workdays: Iterable[int], start: time, end: time) -> None:
+        if end <= start:
+            raise ValueError(f"work hours must end after they start (got {start}-{end})")
+        self.timezone = timezone
+        self.tz = ZoneInfo(timezone)
+        self.workdays = frozenset(workdays)
+        if not self.workdays <= set(range(7)):
+            raise ValueError(f"workdays must be weekday numbers 0-6 (got {sorted(self.workdays)})")
+        self.start = start
+        self.end = end
+        # Cache covering local date ordinals [_lo, _lo + len(_starts)).
+        self._lo = 0
+        self._starts: list[float] = []  # UTC timestamp of the day's work start
+        self._lens: list[float] = []  # business seconds of the day (0 off workdays)
+        self._prefix: list[float] = [0.0]  # _prefix[i] = sum(_lens[:i])
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkCalendar:
+        """The calendar of `settings.timezone`, `workday_numbers` and `work_hours`."""
+        start, end = settings.work_hours
+        return cls(settings.timezone, settings.workday_numbers, start, end)
+
+    @property
+    def seconds_per_workday(self) -> float:
+        """Length of a nominal workday (end - start of the work hours), in seconds."""
+        s, e = self.start, self.end
+        return float((e.hour - s.hour) * 3600 + (e.minute - s.minute) * 60 + (e.second - s.second))
+
+    def business_seconds(self, start: datetime, end: datetime) -> float:
+        """Business seconds of [start, end); 0 if end <= start. Naive datetimes are read as UTC."""
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=timezone.utc)
+        if end.tzinfo is None:
+            end = end.replace(tzinfo=timezone.utc)
+        if end <= start:
+            return 0.0
+        return self._before(end) - self._before(start)
+
+    def business_days(self, start: datetime, end: datetime) -> float:
+        """Business time of [start, end) in nominal workdays (business_seconds / seconds_per_workday)."""
+        return self.business_seconds(start, end) / self.seconds_per_workday
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _before(self, moment: datetime) -> float:
+        """Business seconds from the start of the cache up to `moment` (monotone in moment)."""
+        ordinal = moment.astimezone(self.tz).toordinal()
+        i = ordinal - self._lo
+        if i < 0 or i >= len(self._starts):
+            self._grow(ordinal)
+            i = ordinal - self._lo
+        into = moment.timestamp() - self._starts[i]
+        length = self._lens[i]
+        if into <= 0.0:
+            return self._prefix[i]
+        if into >= length:
+            return self._prefix[i + 1]
+        return self._prefix[i] + into
+
+    def _day(self, ordinal: int) -> tuple[float, float]:
+        """UTC work start timestamp and business seconds of one local date."""
+        day = date.fromordinal(ordinal)
+        begin = datetime.combine(day, self.start, tzinfo=self.tz).timestamp()
+        if day.weekday() not in self.workdays:
+            return begin, 0.0
+        finish = datetime.combine(day, self.end, tzinfo=self.tz).timestamp()
+        return begin, max(0.0, finish - begin)
+
+    def _grow(self, ordinal: int) -> None:
+        """Extend the cache so it covers `ordinal`, by at least its own size (amortised O(1))."""
+        size = len(self._starts)
+        if size == 0:
+            lo, hi = ordinal - _MIN_GROWTH // 2, ordinal + _MIN_GROWTH // 2
+        else:
+            pad = max(_MIN_GROWTH, size)
+            lo = min(self._lo, ordinal - pad) if ordinal < self._lo else self._lo
+            hi = self._lo + size
+            hi = max(hi, ordinal + pad) if ordinal >= hi else hi
+        lo = max(lo, 1)
+        hi = min(hi, date.max.toordinal() + 1)
+        before = [self._day(o) for o in range(lo, self._lo)] if size else []
+        after = [self._day(o) for o in range(self._lo + size if size else lo, hi)]
+        self._starts = [b for b, _ in before] + self._starts + [b for b, _ in after]
+        self._lens = [n for _, n in before] + self._lens + [n for _, n in after]
+        self._lo = lo
+        self._prefix = [0.0, *accumulate(self._lens)]

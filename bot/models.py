@@ -1,0 +1,91 @@
+"""Normalised records shared by sources, store, metrics and presentation.
+
+All datetimes are timezone-aware and in UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+
+@dataclass(frozen=True)
+class JiraIssue:
+    """One Jira issue, reduced to the fields Research Bridge needs."""
+
+    key: str
+    id: str
+    project: str
+    summary: str
+    issue_type: str
+    status: str
+    labels: tuple[str, ...]
+    created: datetime
+    updated: datetime
+    url: str
+    reporter_name: str | None = None
+    reporter_email: str | None = None
+    reporter_account_id: str | None = None
+    assignee_name: str | None = None
+    assignee_email: str | None = None
+    assignee_account_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeItem:
+    """One item of one changelog history entry (a history may hold several items,
+    even several for the same field)."""
+
+    issue_key: str
+    history_id: str
+    item_index: int
+    created: datetime
+    field: str
+    from_string: str | None
+    to_string: str | None
+    author_name: str | None = None
+    author_email: str | None = None
+    author_account_id: str | None = None
+
+
+class HandoffState(str, Enum):
+    OPEN = "open"
+    PICKED_UP = "picked_up"
+    DELIVERED = "delivered"
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True)
+class HandoffCycle:
+    """One research handoff: from 'requested' to pick-up, delivery or withdrawal."""
+
+    issue_key: str
+    cycle_no: int
+    requested_at: datetime
+    state: HandoffState
+    requested_by_name: str | None = None
+    requested_by_email: str | None = None
+    requested_by_account_id: str | None = None
+    picked_up_at: datetime | None = None
+    picked_up_by_name: str | None = None
+    delivered_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class HandoffView:
+    """A cycle joined with what presentation needs from its issue."""
+
+    cycle: HandoffCycle
+    summary: str
+    project: str
+    url: str
+    assignee_name: str | None = None
+    assignee_email: str | None = None
+    team: str | None = None
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def key(self) -> str:
+        return self.cycle.issue_key

@@ -1,0 +1,62 @@
+"""Wiring for `research-bridge serve`: web app, Slack app, scheduler, Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+
+from bot.clock import Clock, utc_now
+from bot.config import Settings
+from bot.jobs import Services, build_scheduler
+from bot.store import Store
+from bot.web import create_web_app
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Server:
+    web: FastAPI
+    slack_app: Any | None
+
+
+def build_server(settings: Settings, store: Store, clock: Clock = utc_now, *, scheduler: bool = True) -> Server:
+    """Everything `serve` runs. The scheduler and Socket Mode start and stop with the web app."""
+    slack_app = None
+    socket_handler = None
+    if settings.slack_configured:
+        from bot.slack.app import create_app, socket_mode_handler
+
+        slack_app = create_app(settings, store, clock=clock)
+        if settings.slack_app_token:
+            socket_handler = socket_mode_handler(slack_app, settings)
+    else:
+        log.warning("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): slash commands are off")
+    jobs = build_scheduler(Services(settings, store, clock)) if scheduler else None
+
+    def start() -> None:
+        if jobs is not None:
+            jobs.start()
+            log.info("scheduler started: %s", ", ".join(j.id for j in jobs.get_jobs()) or "no jobs")
+        if socket_handler is not None:
+            socket_handler.connect()
+            log.info("Slack Socket Mode connected")
+
+    def stop() -> None:
+        if socket_handler is not None:
+            socket_handler.close()
+        if jobs is not None and jobs.running:
+            jobs.shutdown(wait=False)
+
+    web = create_web_app(
+        settings,
+        store,
+        slack_app=None if socket_handler else slack_app,
+        clock=clock,
+        on_startup=start,
+        on_shutdown=stop,
+    )
+    return Server(web=web, slack_app=slack_app)

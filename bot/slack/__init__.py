@@ -1,0 +1,1 @@
+"""Slack: the Bolt app, its listeners and Block Kit renderers."""

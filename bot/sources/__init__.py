@@ -1,0 +1,1 @@
+"""Sources: turn what arrives (pulls and pushes) into normalised records."""

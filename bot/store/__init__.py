@@ -1,0 +1,323 @@
+"""SQLite storage: the only module that writes SQL.
+
+One `Store` per process. Each thread gets its own connection (WAL mode lets readers run
+beside the writer); writes are serialised by a lock and kept in short transactions.
+Every write is an idempotent upsert, so a redelivered webhook or a sync overlapping a
+webhook stores a change once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from sqlite_utils import Database
+
+from bot.models import ChangeItem, HandoffCycle, HandoffState, HandoffView, JiraIssue
+from bot.store.migrations import migrations
+
+UTC = timezone.utc
+
+
+def to_db_time(value: datetime | None) -> str | None:
+    """UTC ISO 8601 with microseconds: sorts lexically in time order."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: store only aware datetimes")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_db_time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+class Store:
+    """Typed reads and idempotent writes over the Research Bridge database."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        db = self.db
+        db.enable_wal()
+        db.execute("PRAGMA synchronous=NORMAL")
+        migrations.apply(db)
+
+    @property
+    def db(self) -> Database:
+        """This thread's connection."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=30000")
+            db = Database(conn)
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """One writer at a time; everything inside commits together or not at all."""
+        with self._write_lock:
+            with self.db.atomic() as db:
+                yield db
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    # -- Jira ---------------------------------------------------------------------------
+
+    def save_issue(self, issue: JiraIssue) -> None:
+        with self.transaction() as db:
+            db["jira_issues"].upsert(_issue_row(issue), pk="key")
+
+    def save_changelog(self, items: Iterable[ChangeItem]) -> int:
+        """Insert items not seen before; return how many were new."""
+        rows = [_item_row(i) for i in items]
+        if not rows:
+            return 0
+        with self.transaction() as db:
+            before = db.conn.total_changes
+            db["jira_changelog"].insert_all(rows, pk=("issue_key", "history_id", "item_index"), ignore=True)
+            return db.conn.total_changes - before
+
+    def replace_cycles(self, issue_key: str, cycles: Sequence[HandoffCycle]) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM handoff_cycles WHERE issue_key = ?", [issue_key])
+            if cycles:
+                db["handoff_cycles"].insert_all([_cycle_row(c) for c in cycles])
+
+    def mark_issue_deleted(self, key: str, at: datetime) -> bool:
+        """Keep the row (history matters) but hide it and its handoffs from every view."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE jira_issues SET deleted_at = ? WHERE key = ? AND deleted_at IS NULL",
+                [to_db_time(at), key],
+            )
+            return cursor.rowcount > 0
+
+    def issue(self, key: str) -> JiraIssue | None:
+        rows = list(self.db.query("SELECT * FROM jira_issues WHERE key = ? AND deleted_at IS NULL", [key]))
+        return _issue_from_row(rows[0]) if rows else None
+
+    def changelog(self, key: str) -> list[ChangeItem]:
+        rows = self.db.query(
+            "SELECT * FROM jira_changelog WHERE issue_key = ? ORDER BY created, history_id, item_index",
+            [key],
+        )
+        return [_item_from_row(r) for r in rows]
+
+    def count(self, table: str) -> int:
+        return self.db[table].count
+
+    def handoffs(
+        self,
+        *,
+        states: Sequence[HandoffState] | None = None,
+        active_since: datetime | None = None,
+        issue_key: str | None = None,
+    ) -> list[HandoffView]:
+        """Handoff cycles joined with their issues, oldest request first.
+
+        `active_since` keeps cycles with any event (requested, picked up, delivered,
+        withdrawn) at or after that time, plus every cycle still open.
+        """
+        where, params = ["i.deleted_at IS NULL"], []
+        if states:
+            where.append(f"c.state IN ({', '.join('?' for _ in states)})")
+            params.extend(s.value for s in states)
+        if active_since is not None:
+            since = to_db_time(active_since)
+            where.append(
+                "(c.state = 'open' OR c.requested_at >= ? OR c.picked_up_at >= ?"
+                " OR c.delivered_at >= ? OR c.withdrawn_at >= ?)"
+            )
+            params.extend([since] * 4)
+        if issue_key is not None:
+            where.append("c.issue_key = ?")
+            params.append(issue_key)
+        sql = (
+            "SELECT c.*, i.summary, i.project, i.url, i.assignee_name, i.assignee_email"
+            " FROM handoff_cycles c JOIN jira_issues i ON i.key = c.issue_key"
+            f" WHERE {' AND '.join(where)} ORDER BY c.requested_at, c.issue_key, c.cycle_no"
+        )
+        return [_view_from_row(r) for r in self.db.query(sql, params)]
+
+    # -- sync bookkeeping ----------------------------------------------------------------
+
+    def sync_state(self, source: str) -> dict:
+        rows = list(self.db.query("SELECT * FROM sync_state WHERE source = ?", [source]))
+        return rows[0] if rows else {"source": source}
+
+    def all_sync_states(self) -> list[dict]:
+        return list(self.db.query("SELECT * FROM sync_state ORDER BY source"))
+
+    def record_sync_attempt(self, source: str, at: datetime) -> None:
+        with self.transaction() as db:
+            db["sync_state"].upsert({"source": source, "last_attempt_at": to_db_time(at)}, pk="source")
+
+    def record_sync_success(self, source: str, at: datetime, cursor: str | None, items: int) -> None:
+        with self.transaction() as db:
+            row = {"source": source, "last_success_at": to_db_time(at), "items_last_run": items, "last_error": None}
+            if cursor is not None:
+                row["cursor"] = cursor
+            db["sync_state"].upsert(row, pk="source")
+
+    def record_sync_failure(self, source: str, at: datetime, error: str) -> None:
+        with self.transaction() as db:
+            db["sync_state"].upsert(
+                {"source": source, "last_error": error[:1000], "last_error_at": to_db_time(at)}, pk="source"
+            )
+
+    def remember_delivery(self, source: str, delivery_id: str, at: datetime) -> bool:
+        """Record a webhook delivery id; False when it was seen before.
+
+        Call it inside the same `transaction()` as the writes it guards, so a delivery
+        that fails half-way is not remembered and its redelivery is processed.
+        """
+        with self.transaction() as db:
+            before = db.conn.total_changes
+            db["webhook_deliveries"].insert(
+                {"source": source, "delivery_id": delivery_id, "received_at": to_db_time(at)},
+                pk=("source", "delivery_id"),
+                ignore=True,
+            )
+            return db.conn.total_changes > before
+
+    def prune_deliveries(self, before: datetime) -> int:
+        with self.transaction() as db:
+            return db.execute("DELETE FROM webhook_deliveries WHERE received_at < ?", [to_db_time(before)]).rowcount
+
+    # -- user links ------------------------------------------------------------------------
+
+    def link_user(self, jira_user: str, slack_user_id: str | None, how: str, at: datetime) -> None:
+        """Remember which Slack user a Jira user (account id or e-mail) is; None = no match."""
+        with self.transaction() as db:
+            db["user_links"].upsert(
+                {"jira_user": jira_user, "slack_user_id": slack_user_id, "how": how, "updated_at": to_db_time(at)},
+                pk="jira_user",
+            )
+
+    def user_links(self) -> dict[str, str | None]:
+        return {r["jira_user"]: r["slack_user_id"] for r in self.db.query("SELECT * FROM user_links")}
+
+
+def _issue_row(issue: JiraIssue) -> dict:
+    return {
+        "key": issue.key,
+        "id": issue.id,
+        "project": issue.project,
+        "summary": issue.summary,
+        "issue_type": issue.issue_type,
+        "status": issue.status,
+        "labels": json.dumps(list(issue.labels)),
+        "created": to_db_time(issue.created),
+        "updated": to_db_time(issue.updated),
+        "url": issue.url,
+        "reporter_name": issue.reporter_name,
+        "reporter_email": issue.reporter_email,
+        "reporter_account_id": issue.reporter_account_id,
+        "assignee_name": issue.assignee_name,
+        "assignee_email": issue.assignee_email,
+        "assignee_account_id": issue.assignee_account_id,
+        "deleted_at": None,
+    }
+
+
+def _issue_from_row(row: dict) -> JiraIssue:
+    return JiraIssue(
+        key=row["key"],
+        id=row["id"],
+        project=row["project"],
+        summary=row["summary"] or "",
+        issue_type=row["issue_type"] or "",
+        status=row["status"] or "",
+        labels=tuple(json.loads(row["labels"] or "[]")),
+        created=from_db_time(row["created"]),
+        updated=from_db_time(row["updated"]),
+        url=row["url"] or "",
+        reporter_name=row["reporter_name"],
+        reporter_email=row["reporter_email"],
+        reporter_account_id=row["reporter_account_id"],
+        assignee_name=row["assignee_name"],
+        assignee_email=row["assignee_email"],
+        assignee_account_id=row["assignee_account_id"],
+    )
+
+
+def _item_row(item: ChangeItem) -> dict:
+    return {
+        "issue_key": item.issue_key,
+        "history_id": item.history_id,
+        "item_index": item.item_index,
+        "created": to_db_time(item.created),
+        "field": item.field,
+        "from_string": item.from_string,
+        "to_string": item.to_string,
+        "author_name": item.author_name,
+        "author_email": item.author_email,
+        "author_account_id": item.author_account_id,
+    }
+
+
+def _item_from_row(row: dict) -> ChangeItem:
+    return ChangeItem(
+        issue_key=row["issue_key"],
+        history_id=row["history_id"],
+        item_index=row["item_index"],
+        created=from_db_time(row["created"]),
+        field=row["field"],
+        from_string=row["from_string"],
+        to_string=row["to_string"],
+        author_name=row["author_name"],
+        author_email=row["author_email"],
+        author_account_id=row["author_account_id"],
+    )
+
+
+def _cycle_row(cycle: HandoffCycle) -> dict:
+    return {
+        "issue_key": cycle.issue_key,
+        "cycle_no": cycle.cycle_no,
+        "state": cycle.state.value,
+        "requested_at": to_db_time(cycle.requested_at),
+        "requested_by_name": cycle.requested_by_name,
+        "requested_by_email": cycle.requested_by_email,
+        "requested_by_account_id": cycle.requested_by_account_id,
+        "picked_up_at": to_db_time(cycle.picked_up_at),
+        "picked_up_by_name": cycle.picked_up_by_name,
+        "delivered_at": to_db_time(cycle.delivered_at),
+        "withdrawn_at": to_db_time(cycle.withdrawn_at),
+    }
+
+
+def _view_from_row(row: dict) -> HandoffView:
+    cycle = HandoffCycle(
+        issue_key=row["issue_key"],
+        cycle_no=row["cycle_no"],
+        state=HandoffState(row["state"]),
+        requested_at=from_db_time(row["requested_at"]),
+        requested_by_name=row["requested_by_name"],
+        requested_by_email=row["requested_by_email"],
+        requested_by_account_id=row["requested_by_account_id"],
+        picked_up_at=from_db_time(row["picked_up_at"]),
+        picked_up_by_name=row["picked_up_by_name"],
+        delivered_at=from_db_time(row["delivered_at"]),
+        withdrawn_at=from_db_time(row["withdrawn_at"]),
+    )
+    return HandoffView(
+        cycle=cycle,
+        summary=row["summary"] or "",
+        project=row["project"],
+        url=row["url"] or "",
+        assignee_name=row["assignee_name"],
+        assignee_email=row["assignee_email"],
+    )

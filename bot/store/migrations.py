@@ -1,0 +1,106 @@
+"""The schema, as an ordered list of sqlite-utils migrations.
+
+Add a new migration function at the end; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("research_bridge")
+
+
+@migrations()
+def m001_jira(db: Database) -> None:
+    """Jira issues, one row per changelog item, derived handoff cycles."""
+    db["jira_issues"].create(
+        {
+            "key": str,
+            "id": str,
+            "project": str,
+            "summary": str,
+            "issue_type": str,
+            "status": str,
+            "labels": str,  # JSON list
+            "created": str,
+            "updated": str,
+            "url": str,
+            "reporter_name": str,
+            "reporter_email": str,
+            "reporter_account_id": str,
+            "assignee_name": str,
+            "assignee_email": str,
+            "assignee_account_id": str,
+            "deleted_at": str,
+        },
+        pk="key",
+        not_null={"id", "project", "created", "updated"},
+    )
+    db["jira_issues"].create_index(["updated"])
+    db["jira_issues"].create_index(["id"])
+
+    # One row per changelog *item*: a history entry can hold several items, even for the
+    # same field, so items are keyed by (history id, position), never by field.
+    db["jira_changelog"].create(
+        {
+            "issue_key": str,
+            "history_id": str,
+            "item_index": int,
+            "created": str,
+            "field": str,
+            "from_string": str,
+            "to_string": str,
+            "author_name": str,
+            "author_email": str,
+            "author_account_id": str,
+        },
+        pk=("issue_key", "history_id", "item_index"),
+        not_null={"created", "field"},
+    )
+
+    db["handoff_cycles"].create(
+        {
+            "issue_key": str,
+            "cycle_no": int,
+            "state": str,
+            "requested_at": str,
+            "requested_by_name": str,
+            "requested_by_email": str,
+            "requested_by_account_id": str,
+            "picked_up_at": str,
+            "picked_up_by_name": str,
+            "delivered_at": str,
+            "withdrawn_at": str,
+        },
+        pk=("issue_key", "cycle_no"),
+        not_null={"state", "requested_at"},
+    )
+    for column in ("state", "requested_at", "picked_up_at", "delivered_at", "withdrawn_at"):
+        db["handoff_cycles"].create_index([column])
+
+
+@migrations()
+def m002_bookkeeping(db: Database) -> None:
+    """Sync cursors, webhook de-duplication, Jira-to-Slack user links."""
+    db["sync_state"].create(
+        {
+            "source": str,
+            "cursor": str,
+            "last_attempt_at": str,
+            "last_success_at": str,
+            "last_error": str,
+            "last_error_at": str,
+            "items_last_run": int,
+        },
+        pk="source",
+    )
+    db["webhook_deliveries"].create(
+        {"source": str, "delivery_id": str, "received_at": str},
+        pk=("source", "delivery_id"),
+    )
+    db["webhook_deliveries"].create_index(["received_at"])
+    db["user_links"].create(
+        {"jira_user": str, "slack_user_id": str, "how": str, "updated_at": str},
+        pk="jira_user",
+    )
