@@ -5,7 +5,7 @@ Presentation layers call these and render; none of them touches SQL or the rules
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping, Sequence
 
@@ -23,6 +23,9 @@ from bot.metrics.handoffs import (
 from bot.metrics.workcal import WorkCalendar
 from bot.models import HandoffState, HandoffView, JiraIssue
 from bot.store import Store
+
+
+_UNSET = object()
 
 
 @dataclass(frozen=True)
@@ -62,17 +65,20 @@ class HandoffQueries:
         return None
 
     def _with_teams(self, views: Sequence[HandoffView]) -> list[HandoffView]:
+        """Set each view's team: its Jira project's team, else its requester's."""
         if not self.settings.teams:
             return list(views)
         links = {**self.store.user_links(), **self.settings.jira.user_map}
+        teams = self.settings.teams
+        cache: dict[tuple, str | None] = {}
         out = []
         for view in views:
             c = view.cycle
-            requester = next(
-                (links[u] for u in (c.requested_by_account_id, c.requested_by_email) if u and links.get(u)),
-                None,
-            )
-            out.append(replace(view, team=team_for(view.project, requester, self.settings.teams)))
+            requester = links.get(c.requested_by_account_id or "") or links.get(c.requested_by_email or "")
+            team = cache.get((view.project, requester), _UNSET)
+            if team is _UNSET:
+                team = cache[(view.project, requester)] = team_for(view.project, requester, teams)
+            out.append(HandoffView(c, view.summary, view.project, view.url, view.assignee_name, view.assignee_email, team))
         return out
 
     # -- queries -------------------------------------------------------------------------

@@ -116,6 +116,9 @@ def _replay(
     cycles: list[HandoffCycle] = []
     events = [TimelineEvent(issue.created, "created", f"Created in {status or 'no status'}", issue.reporter_name)]
 
+    def note(at: datetime, kind: str, text: str, who: str | None) -> None:
+        events.append(TimelineEvent(at, kind, text, who))
+
     def labelled() -> bool:
         return bool(labels & rules.labels)
 
@@ -128,7 +131,7 @@ def _replay(
     def request(at: datetime, name: str | None, email: str | None, account: str | None) -> None:
         no = len(cycles) + 1
         cycles.append(HandoffCycle(issue.key, no, at, HandoffState.OPEN, name, email, account))
-        events.append(TimelineEvent(at, "requested", f"Handoff requested (cycle {no})", name))
+        note(at, "requested", f"Handoff requested (cycle {no})", name)
 
     if labelled():
         request(issue.created, issue.reporter_name, issue.reporter_email, issue.reporter_account_id)
@@ -143,32 +146,32 @@ def _replay(
                 labels.difference_update(before - after)
                 labels.update(after - before)
                 for label in sorted((after - before) & rules.labels):
-                    events.append(TimelineEvent(at, "label_added", f"Label added: {label}", who))
+                    note(at, "label_added", f"Label added: {label}", who)
                 for label in sorted((before - after) & rules.labels):
-                    events.append(TimelineEvent(at, "label_removed", f"Label removed: {label}", who))
+                    note(at, "label_removed", f"Label removed: {label}", who)
                 if not was and labelled() and active() is None:
                     request(at, who, item.author_email, item.author_account_id)
             elif field == "status":
                 new = item.to_string or ""
-                events.append(TimelineEvent(at, "status", f"Status: {item.from_string or status or '?'} → {new or '?'}", who))
-                status = new
-                key = new.casefold()
+                note(at, "status", f"Status: {item.from_string or status or '?'} → {new or '?'}", who)
+                status, key = new, new.casefold()
+                done = key in rules.done_statuses
                 cycle = active()
                 if cycle is None:
                     if key in rules.ready_statuses and labelled():
                         request(at, who, item.author_email, item.author_account_id)
-                elif cycle.state is HandoffState.OPEN and (key in rules.pickup_statuses or key in rules.done_statuses):
+                elif cycle.state is HandoffState.OPEN and (key in rules.pickup_statuses or done):
                     update(state=HandoffState.PICKED_UP, picked_up_at=at, picked_up_by_name=who)
-                    events.append(TimelineEvent(at, "picked_up", f"Picked up (cycle {cycle.cycle_no})", who))
+                    note(at, "picked_up", f"Picked up (cycle {cycle.cycle_no})", who)
                     cycle = cycles[-1]
-                if cycle is not None and cycle.state is HandoffState.PICKED_UP and key in rules.done_statuses:
+                if cycle is not None and cycle.state is HandoffState.PICKED_UP and done:
                     update(state=HandoffState.DELIVERED, delivered_at=at)
-                    events.append(TimelineEvent(at, "delivered", f"Delivered (cycle {cycle.cycle_no})", who))
+                    note(at, "delivered", f"Delivered (cycle {cycle.cycle_no})", who)
         cycle = active()
         if cycle is not None and cycle.state is HandoffState.OPEN and not labelled():
             at = entry[0].created
             update(state=HandoffState.WITHDRAWN, withdrawn_at=at)
-            events.append(TimelineEvent(at, "withdrawn", f"Withdrawn (cycle {cycle.cycle_no})", entry[-1].author_name))
+            note(at, "withdrawn", f"Withdrawn (cycle {cycle.cycle_no})", entry[-1].author_name)
     return cycles, events
 
 

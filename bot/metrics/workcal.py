@@ -64,7 +64,9 @@ class WorkCalendar:
             end = end.replace(tzinfo=timezone.utc)
         if end <= start:
             return 0.0
-        return self._before(end) - self._before(start)
+        # start first: only a downward growth shifts the prefix sums, and only start can cause one
+        before_start = self._before(start)
+        return self._before(end) - before_start
 
     def business_days(self, start: datetime, end: datetime) -> float:
         """Business time of [start, end) in nominal workdays (business_seconds / seconds_per_workday)."""
