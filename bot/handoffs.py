@@ -55,26 +55,25 @@ class HandoffQueries:
 
     # -- people and teams --------------------------------------------------------------
 
-    def slack_id_of(self, view: HandoffView) -> str | None:
-        """The Slack user who requested the handoff: config overrides, then e-mail links."""
-        links = {**self.store.user_links(), **self.settings.jira.user_map}
-        cycle = view.cycle
-        for jira_user in (cycle.requested_by_account_id, cycle.requested_by_email):
-            if jira_user and links.get(jira_user):
-                return links[jira_user]
-        return None
+    def _links(self) -> dict[str, str]:
+        """Jira user (account id or e-mail, lower-cased) -> Slack user ID; config overrides win."""
+        links = {k.lower(): v for k, v in self.store.user_links().items() if v}
+        links.update({k.lower(): v for k, v in self.settings.jira.user_map.items()})
+        return links
 
     def _with_teams(self, views: Sequence[HandoffView]) -> list[HandoffView]:
         """Set each view's team: its Jira project's team, else its requester's."""
         if not self.settings.teams:
             return list(views)
-        links = {**self.store.user_links(), **self.settings.jira.user_map}
+        links = self._links()
         teams = self.settings.teams
         cache: dict[tuple, str | None] = {}
         out = []
         for view in views:
             c = view.cycle
-            requester = links.get(c.requested_by_account_id or "") or links.get(c.requested_by_email or "")
+            requester = links.get((c.requested_by_account_id or "").lower()) or links.get(
+                (c.requested_by_email or "").lower()
+            )
             team = cache.get((view.project, requester), _UNSET)
             if team is _UNSET:
                 team = cache[(view.project, requester)] = team_for(view.project, requester, teams)
@@ -92,8 +91,7 @@ class HandoffQueries:
 
     def handoffs_of_user(self, slack_user_id: str, email: str | None) -> list[HandoffView]:
         """Active handoffs the user requested or is assigned to (open or picked up)."""
-        links = {**self.store.user_links(), **self.settings.jira.user_map}
-        mine = {u for u, s in links.items() if s == slack_user_id}
+        mine = {u for u, s in self._links().items() if s == slack_user_id}
         if email:
             mine.add(email.lower())
         views = self.store.handoffs(states=[HandoffState.OPEN, HandoffState.PICKED_UP])
@@ -102,7 +100,7 @@ class HandoffQueries:
             c = view.cycle
             people = {
                 (c.requested_by_email or "").lower(),
-                c.requested_by_account_id or "",
+                (c.requested_by_account_id or "").lower(),
                 (view.assignee_email or "").lower(),
             }
             if mine & people:

@@ -210,6 +210,18 @@ class Store:
                 pk="jira_user",
             )
 
+    def unlinked_emails(self) -> list[str]:
+        """E-mails of handoff requesters and assignees not yet looked up in Slack."""
+        sql = """
+            SELECT DISTINCT email FROM (
+                SELECT lower(requested_by_email) AS email FROM handoff_cycles
+                UNION SELECT lower(assignee_email) FROM jira_issues WHERE deleted_at IS NULL
+            ) WHERE email IS NOT NULL AND email != ''
+              AND email NOT IN (SELECT jira_user FROM user_links)
+            ORDER BY email
+        """
+        return [r[0] for r in self.db.conn.execute(sql)]
+
     def user_links(self) -> dict[str, str | None]:
         return {r["jira_user"]: r["slack_user_id"] for r in self.db.query("SELECT * FROM user_links")}
 

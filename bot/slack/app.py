@@ -1,0 +1,83 @@
+"""The Bolt app factory: credentials, the Web API client, listeners and the one error handler."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.clock import Clock, utc_now
+from bot.config import ConfigError, Settings
+from bot.handoffs import HandoffQueries
+from bot.slack import commands, home
+from bot.store import Store
+
+log = logging.getLogger("bot.slack")
+
+SORRY = ":warning: Sorry, something went wrong while answering that. It has been logged; please try again in a minute."
+
+
+def web_client(settings: Settings) -> WebClient:
+    """A Web API client on SLACK_API_URL (or Slack's own), retrying 429s and 5xx a few times."""
+    base_url = settings.slack_api_url or WebClient.BASE_URL
+    retries = [
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        RateLimitErrorRetryHandler(max_retry_count=2),
+        ServerErrorRetryHandler(max_retry_count=2),
+    ]
+    return WebClient(
+        token=settings.slack_bot_token, base_url=base_url.rstrip("/") + "/", retry_handlers=retries, logger=log
+    )
+
+
+def create_app(settings: Settings, store: Store, clock: Clock = utc_now) -> App:
+    """The Bolt app for HTTP mode (or Socket Mode via `socket_mode_handler`).
+
+    Calls `auth.test` once, so a wrong token stops start-up with a clear error.
+    """
+    if not settings.slack_configured:
+        raise ConfigError(["SLACK_BOT_TOKEN/SLACK_SIGNING_SECRET: both set to run the Slack app"])
+    app = App(
+        client=web_client(settings),
+        signing_secret=settings.slack_signing_secret,
+        process_before_response=False,
+        logger=log,
+    )
+    queries = HandoffQueries(store, settings)
+
+    def queries_factory() -> HandoffQueries:
+        return queries
+
+    commands.register(app, queries_factory, clock)
+    home.register(app, queries_factory, clock)
+    app.error(on_error)
+    return app
+
+
+def on_error(error: Exception, body: dict, context: BoltContext, logger: logging.Logger) -> None:
+    """Log an unhandled listener error (no tokens, no response URLs) and tell the user, privately."""
+    event = body.get("event") or {}
+    what = body.get("command") or event.get("type") or body.get("type") or "request"
+    user = body.get("user_id") or event.get("user") or (body.get("user") or {}).get("id")
+    logger.error("%s failed for user %s: %s: %s", what, user, type(error).__name__, error, exc_info=error)
+    if context.respond is None or not context.respond.response_url:
+        return
+    try:
+        context.respond(text=SORRY, response_type="ephemeral", replace_original=False)
+    except Exception as exc:  # the error handler must never raise itself
+        logger.warning("could not tell the user about the error: %s", type(exc).__name__)
+
+
+def socket_mode_handler(app: App, settings: Settings, **kwargs: Any) -> SocketModeHandler:
+    """Socket Mode transport (SLACK_APP_TOKEN); its client shares the app's base URL."""
+    if not settings.slack_app_token:
+        raise ConfigError(["SLACK_APP_TOKEN: an app-level token starting with xapp- for Socket Mode"])
+    return SocketModeHandler(app, app_token=settings.slack_app_token, web_client=app.client, **kwargs)
