@@ -91,7 +91,7 @@ def sync() -> None:
 @click.pass_context
 def sync_jira(ctx: click.Context, since: datetime | None) -> None:
     """Sync Jira issues (incremental from the cursor, or a backfill with --since)."""
-    from bot.sources.jira import JiraSync, JiraSyncError, connect
+    from bot.sources.jira import JiraSyncError, sync_jira
 
     settings = _settings(ctx)
     if not settings.jira.configured:
@@ -104,8 +104,8 @@ def sync_jira(ctx: click.Context, since: datetime | None) -> None:
             bar.update(done - bar.pos)
 
         try:
-            result = JiraSync(connect(settings), store, settings, clock=utc_now).run(
-                since=since.replace(tzinfo=timezone.utc) if since else None, progress=progress
+            result = sync_jira(
+                settings, store, since=since.replace(tzinfo=timezone.utc) if since else None, progress=progress
             )
         except JiraSyncError as exc:
             raise click.ClickException(str(exc)) from None

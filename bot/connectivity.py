@@ -9,11 +9,11 @@ def check_slack(settings: Settings) -> tuple[bool, str]:
     """Call auth.test; report the bot and workspace, or why it failed."""
     if not settings.slack_bot_token:
         return False, "SLACK_BOT_TOKEN is not set"
-    from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError
 
-    kwargs = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
-    client = WebClient(token=settings.slack_bot_token, timeout=10, **kwargs)
+    from bot.slack.app import web_client
+
+    client = web_client(settings)
     try:
         info = client.auth_test()
     except SlackApiError as exc:
@@ -24,16 +24,19 @@ def check_slack(settings: Settings) -> tuple[bool, str]:
 
 
 def check_jira(settings: Settings) -> tuple[bool, str]:
-    """Fetch server info; report the deployment type and version, or why it failed."""
+    """Fetch server info, then `myself` (server info answers anonymously; `myself` proves the
+    credentials); report deployment, version and the user, or why it failed."""
     if not settings.jira.configured:
         return False, "JIRA_URL is not set"
     from bot.sources.jira import JiraSyncError, connect
 
     try:
-        client = connect(settings)
+        client = connect(settings, retries=0)  # a check answers now; it does not wait out outages
         info = client.server_info()
+        me = client.myself()
     except JiraSyncError as exc:
         return False, str(exc)
     except Exception as exc:  # the jira library raises many types; report, never crash
         return False, f"cannot reach Jira ({type(exc).__name__})"
-    return True, f"{info.get('deploymentType', 'Jira')} {info.get('version', '')} at {settings.jira.url}"
+    who = me.get("displayName") or me.get("name") or "?"
+    return True, f"{info.get('deploymentType', 'Jira')} {info.get('version', '')} at {settings.jira.url} as {who}"

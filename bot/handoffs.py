@@ -24,7 +24,6 @@ from bot.metrics.workcal import WorkCalendar
 from bot.models import HandoffState, HandoffView, JiraIssue
 from bot.store import Store
 
-
 _UNSET = object()
 
 

@@ -39,17 +39,29 @@ class Job:
     run: Callable[[Services], str]
     trigger: Callable[[Settings], object | None]  # None: not scheduled with these settings
     misfire_grace_seconds: int = 300
+    run_at_start: bool = False
 
 
 def run_jira_sync(services: Services) -> str:
     """Incremental Jira sync (the same code as `research-bridge sync jira`)."""
-    from bot.sources.jira import JiraSync, connect
+    from bot.sources.jira import sync_jira
 
     settings = services.settings
     if not settings.jira.configured:
         return "Jira is not configured (JIRA_URL unset): nothing to sync"
-    result = JiraSync(connect(settings), services.store, settings, clock=services.clock).run()
+    result = sync_jira(settings, services.store, clock=services.clock)
     return f"{result.issues} issues, {result.new_items} new changelog items, {result.api_calls} API calls"
+
+
+def link_users(services: Services) -> str:
+    """Link Jira requesters and assignees to Slack users by e-mail."""
+    from bot.slack.app import web_client
+    from bot.slack.users import link_users_by_email
+
+    if not services.settings.slack_configured:
+        return "Slack is not configured: nothing to link"
+    linked, missing = link_users_by_email(services.store, web_client(services.settings), services.clock())
+    return f"linked {linked} Jira users to Slack, {missing} not found in Slack"
 
 
 def prune_deliveries(services: Services) -> str:
@@ -67,6 +79,15 @@ JOBS: dict[str, Job] = {
             run_jira_sync,
             lambda s: IntervalTrigger(minutes=s.jira.sync_interval_minutes) if s.jira.configured else None,
             misfire_grace_seconds=60,
+            run_at_start=True,
+        ),
+        Job(
+            "link-users",
+            "Link Jira users to Slack users by e-mail",
+            link_users,
+            lambda s: IntervalTrigger(hours=1) if s.slack_configured else None,
+            misfire_grace_seconds=600,
+            run_at_start=True,
         ),
         Job(
             "retention",
@@ -91,9 +112,8 @@ def build_scheduler(services: Services) -> BackgroundScheduler:
         trigger = job.trigger(services.settings)
         if trigger is None:
             continue
-        # A sync runs at start-up too; other jobs wait for their trigger. (Passing
-        # next_run_time=None would pause a job in APScheduler 3, so only set it when wanted.)
-        first_run = {"next_run_time": services.clock()} if job.name == "jira-sync" else {}
+        # Passing next_run_time=None would pause a job in APScheduler 3: only set it when wanted.
+        first_run = {"next_run_time": services.clock()} if job.run_at_start else {}
         scheduler.add_job(
             _logged(job, services),
             trigger,

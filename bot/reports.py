@@ -15,7 +15,12 @@ from zoneinfo import ZoneInfo
 
 from bot import formatting as fmt
 from bot.handoffs import StatsReport
-from bot.metrics.handoffs import HandoffStats, business_wait_seconds, productionization_seconds, wait_seconds
+from bot.metrics.handoffs import (
+    HandoffStats,
+    business_wait_seconds,
+    productionization_seconds,
+    wait_seconds,
+)
 from bot.metrics.workcal import WorkCalendar
 from bot.models import HandoffState, HandoffView
 

@@ -62,7 +62,10 @@ def create_web_app(
     app.include_router(jira_router(store, settings, clock))
 
     if slack_app is not None:
-        from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+        from slack_bolt.adapter.starlette.handler import (
+            to_bolt_request,
+            to_starlette_response,
+        )
         from starlette.concurrency import run_in_threadpool
 
         @app.post("/slack/events", include_in_schema=False)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import uvicorn
 from slack_sdk.signature import SignatureVerifier
 
 from bot.config import Settings, settings_from_mapping
@@ -31,6 +28,7 @@ from bot.slack.app import SORRY, create_app, socket_mode_handler
 from bot.store import Store
 from bot.web import create_web_app
 from tests.fakes.fake_slack import FakeSlack
+from tests.live import serve
 
 UTC = timezone.utc
 NOW = datetime(2025, 6, 13, 15, 0, tzinfo=UTC)  # a Friday
@@ -107,25 +105,6 @@ class Bridge:
     url: str
     fake: FakeSlack
     store: Store
-
-
-@contextmanager
-def serve(app) -> Iterator[str]:
-    """Run an ASGI app in uvicorn on a free loopback port, in a thread."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def make_settings(fake: FakeSlack, **env: str) -> Settings:

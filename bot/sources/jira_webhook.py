@@ -1,0 +1,159 @@
+"""Jira push: `POST /webhooks/jira` for issue created / updated / deleted webhooks.
+
+Jira signs admin webhooks that have a secret with HMAC-SHA256 over the raw body, sent as
+`X-Hub-Signature: sha256=<hex>` (WebSub `method=signature`). With `JIRA_WEBHOOK_SECRET`
+set, a request without a valid signature gets 401 and nothing is stored.
+
+Redeliveries are dropped by `X-Atlassian-Webhook-Identifier`, remembered in the same
+transaction as the writes. A change also arriving through the sync is stored once: its
+changelog items are keyed by (issue, changelog id, item position) on both paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from bot.clock import Clock, utc_now
+from bot.config import Settings
+from bot.ingest import record_jira_deletion, record_jira_issue
+from bot.metrics.handoffs import HandoffRules
+from bot.models import ChangeItem, JiraIssue
+from bot.sources.jira import SOURCE, history_items, issue_from_raw, parse_jira_time
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+ISSUE_EVENTS = ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted")
+SIGNATURE_HEADER = "X-Hub-Signature"
+DELIVERY_HEADER = "X-Atlassian-Webhook-Identifier"
+
+
+def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
+    """True when `header` is `sha256=<hex HMAC-SHA256 of body>` (or the bare hex) for `secret`."""
+    if not secret or not header:
+        return False
+    method, sep, signature = header.strip().partition("=")
+    if not sep:
+        method, signature = "sha256", method
+    if method.strip().lower() != "sha256":
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.strip().lower().encode("utf-8", "replace"))
+
+
+class PayloadError(ValueError):
+    """The webhook body lacks something needed; the message names it."""
+
+
+@dataclass(frozen=True)
+class IssueEvent:
+    """What one webhook delivery asks to store."""
+
+    event: str
+    key: str
+    at: datetime
+    issue: JiraIssue | None = None  # None for deletions
+    items: tuple[ChangeItem, ...] = ()
+
+
+def _base_url(settings: Settings, issue: dict) -> str:
+    if settings.jira.url:
+        return settings.jira.url
+    self_link = str(issue.get("self") or "")
+    return self_link.split("/rest/api/")[0] if "/rest/api/" in self_link else ""
+
+
+def parse_event(payload: dict, settings: Settings, now: datetime) -> IssueEvent:
+    """Normalise a `jira:issue_*` payload; PayloadError names what is missing or malformed."""
+    event = str(payload.get("webhookEvent"))
+    issue_raw = payload.get("issue")
+    if not isinstance(issue_raw, dict) or not isinstance(issue_raw.get("key"), str) or not issue_raw["key"].strip():
+        raise PayloadError("payload has no issue.key")
+    key = issue_raw["key"]
+    try:
+        at = parse_jira_time(payload["timestamp"], "timestamp") if payload.get("timestamp") is not None else now
+    except (ValueError, OverflowError, OSError):
+        raise PayloadError("timestamp is not epoch milliseconds") from None
+    if event == "jira:issue_deleted":
+        return IssueEvent(event, key, at)
+    try:
+        issue = issue_from_raw(issue_raw, _base_url(settings, issue_raw))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise PayloadError(str(exc) if isinstance(exc, ValueError) else f"issue of {key} is malformed") from None
+    changelog = payload.get("changelog")
+    items: list[ChangeItem] = []
+    if changelog is not None:
+        if not isinstance(changelog, dict) or changelog.get("id") in (None, ""):
+            raise PayloadError("changelog has no id")
+        if not isinstance(changelog.get("items", []), list):
+            raise PayloadError("changelog.items is not a list")
+        items = history_items(key, str(changelog["id"]), at, payload.get("user"), changelog.get("items"))
+    return IssueEvent(event, key, at, issue, tuple(items))
+
+
+def apply_event(store: Store, event: IssueEvent, rules: HandoffRules, delivery_id: str | None,
+                received_at: datetime) -> dict[str, Any]:
+    """Store one event, once per delivery id; returns the JSON answer's body."""
+    with store.transaction():
+        if delivery_id and not store.remember_delivery(SOURCE, delivery_id, received_at):
+            return {"ok": True, "duplicate": True, "issue": event.key}
+        if event.issue is None:
+            return {"ok": True, "issue": event.key, "deleted": record_jira_deletion(store, event.key, event.at)}
+        current = store.issue(event.key)
+        issue = current if current is not None and current.updated > event.issue.updated else event.issue
+        new_items = record_jira_issue(store, issue, event.items, rules)
+        return {"ok": True, "issue": event.key, "new_items": new_items}
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": message}, status_code=status)
+
+
+def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> APIRouter:
+    """`POST /webhooks/jira`."""
+    router = APIRouter(tags=["webhooks"])
+    rules = HandoffRules.from_settings(settings.jira)
+    secret = settings.jira.webhook_secret
+    if not secret and settings.jira.configured:
+        log.warning("JIRA_WEBHOOK_SECRET is not set: Jira webhooks are accepted unsigned")
+
+    @router.post("/webhooks/jira", summary="Jira issue webhooks")
+    async def jira_webhook(request: Request) -> JSONResponse:
+        body = await request.body()
+        if secret and not verify_signature(secret, body, request.headers.get(SIGNATURE_HEADER)):
+            log.warning("Jira webhook refused: missing or invalid %s", SIGNATURE_HEADER)
+            return _error(401, f"missing or invalid {SIGNATURE_HEADER} signature")
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return _error(400, "body is not valid JSON")
+        if not isinstance(payload, dict):
+            return _error(400, "body must be a JSON object")
+        name = payload.get("webhookEvent")
+        if name not in ISSUE_EVENTS:
+            return JSONResponse({"ok": True, "ignored": str(name)[:100]}, status_code=202)
+        now = clock()
+        try:
+            event = parse_event(payload, settings, now)
+        except PayloadError as exc:
+            return _error(400, str(exc))
+        delivery = request.headers.get(DELIVERY_HEADER)
+        try:
+            result = await run_in_threadpool(apply_event, store, event, rules, delivery, now)
+        except sqlite3.OperationalError as exc:  # e.g. database locked: Jira retries 5xx
+            log.error("Jira webhook for %s not stored: %s", event.key, exc)
+            return _error(503, "temporarily unable to store the event; retry later")
+        return JSONResponse({"event": name, **result})
+
+    return router

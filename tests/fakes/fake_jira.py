@@ -1,0 +1,506 @@
+"""A fake Jira (Cloud or Data Center): a real HTTP server on loopback with the real REST shapes.
+
+Driven through the real `jira` library. What it serves:
+
+- `GET /rest/api/{2,3}/serverInfo` (`deploymentType` Cloud, Server or DataCenter), `/myself`,
+  `/field`;
+- Cloud: enhanced search `GET|POST /rest/api/{2,3}/search/jql` paged by `nextPageToken`
+  (`isLast`, no `total`), `POST .../search/approximate-count`, and the paged
+  `GET /rest/api/{2,3}/issue/{key}/changelog` (`values`, `startAt`, `maxResults`, `total`,
+  `isLast`). Data Center: `GET|POST /rest/api/2/search` paged by `startAt` with `total`; no
+  `/changelog` endpoint (404, as on DC), but `GET /rest/api/2/issue/{key}?expand=changelog`
+  returns the whole changelog.
+- `expand=changelog` inline in search results, truncated like Jira Cloud to the NEWEST
+  `inline_changelog_max` histories, with `total` the full count.
+- JQL: only `updated >= "yyyy/MM/dd HH:mm"` (read in the user's timezone, `time_zone`, as
+  Jira does) and `ORDER BY updated ASC`; every other clause is ignored.
+- Auth: basic (email:API token) on Cloud, bearer PAT on DC (`allow_basic` too); else 401.
+- Faults: `fail_next(path, status, times, retry_after, after)`; every request is recorded.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+UTC = timezone.utc
+_UPDATED_GE = re.compile(r'updated\s*>=\s*"(\d{4})[/-](\d{2})[/-](\d{2})(?: (\d{2}):(\d{2}))?"', re.I)
+_ISSUE_PATH = re.compile(r"^/rest/api/(?:2|3|latest)/issue/([^/]+)(/changelog)?$")
+
+
+def jira_time(at: datetime, tz: str = "UTC") -> str:
+    """Jira's REST date-time format, e.g. `2026-01-05T10:00:00.000+0000`."""
+    local = at.astimezone(ZoneInfo(tz))
+    return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}" + local.strftime("%z")
+
+
+@dataclass(frozen=True)
+class FakeUser:
+    account_id: str
+    display_name: str
+    email: str | None = None
+    name: str | None = None  # Data Center user name
+
+    def as_json(self, base: str, cloud: bool) -> dict[str, Any]:
+        user: dict[str, Any] = {"displayName": self.display_name, "active": True, "timeZone": "UTC"}
+        if cloud:
+            user.update(self=f"{base}/rest/api/2/user?accountId={self.account_id}", accountId=self.account_id,
+                        accountType="atlassian")
+        else:
+            name = self.name or self.account_id
+            user.update(self=f"{base}/rest/api/2/user?username={name}", name=name, key=name)
+        if self.email:
+            user["emailAddress"] = self.email
+        return user
+
+
+ALICE = FakeUser("5b10a2844c20165700ede21g", "Alice Researcher", "alice@example.com", "alice")
+BOB = FakeUser("5b10ac8d82e05b22cc7d4ef5", "Bob Engineer", "bob@example.com", "bob")
+
+
+@dataclass
+class FakeHistory:
+    id: str
+    created: datetime
+    author: FakeUser | None
+    items: list[dict[str, Any]]
+
+
+@dataclass
+class FakeIssue:
+    """An issue; the builder methods add histories and keep `fields` and `updated` in step."""
+
+    fake: "FakeJira"
+    key: str
+    id: str
+    summary: str
+    status: str
+    labels: list[str]
+    created: datetime
+    updated: datetime
+    issue_type: str = "Task"
+    reporter: FakeUser | None = ALICE
+    assignee: FakeUser | None = None
+    histories: list[FakeHistory] = field(default_factory=list)
+
+    def change(self, at: datetime, items: list[dict[str, Any]], author: FakeUser | None = ALICE) -> FakeHistory:
+        history = FakeHistory(str(next(self.fake._history_ids)), at, author, items)
+        self.histories.append(history)
+        self.updated = max(self.updated, at)
+        return history
+
+    def set_labels(self, at: datetime, labels: list[str], author: FakeUser | None = ALICE) -> FakeHistory:
+        before, self.labels = self.labels, list(labels)
+        return self.change(at, [_item("labels", " ".join(before), " ".join(labels))], author)
+
+    def add_label(self, at: datetime, label: str, author: FakeUser | None = ALICE) -> FakeHistory:
+        return self.set_labels(at, [*self.labels, label], author)
+
+    def remove_label(self, at: datetime, label: str, author: FakeUser | None = ALICE) -> FakeHistory:
+        return self.set_labels(at, [x for x in self.labels if x != label], author)
+
+    def transition(self, at: datetime, status: str, author: FakeUser | None = BOB) -> FakeHistory:
+        before, self.status = self.status, status
+        return self.change(at, [_item("status", before, status, "10000", "3")], author)
+
+    def edit_summary(self, at: datetime, summary: str, author: FakeUser | None = ALICE) -> FakeHistory:
+        before, self.summary = self.summary, summary
+        return self.change(at, [_item("summary", before, summary)], author)
+
+    def as_json(self, fields: set[str] | None, expand: set[str], inline_max: int | None) -> dict[str, Any]:
+        fake, base = self.fake, self.fake.url
+        cloud, tz = fake.cloud, fake.time_zone
+        user = lambda u: u.as_json(base, cloud) if u else None  # noqa: E731
+        all_fields = {
+            "summary": self.summary,
+            "status": {"self": f"{base}/rest/api/2/status/1", "name": self.status, "id": "1",
+                       "statusCategory": {"key": "indeterminate", "name": "In Progress"}},
+            "labels": list(self.labels),
+            "issuetype": {"self": f"{base}/rest/api/2/issuetype/10001", "id": "10001", "name": self.issue_type,
+                          "subtask": False},
+            "project": {"self": f"{base}/rest/api/2/project/10000", "id": "10000", "key": self.key.split("-")[0],
+                        "name": "Research", "projectTypeKey": "software"},
+            "created": jira_time(self.created, tz),
+            "updated": jira_time(self.updated, tz),
+            "reporter": user(self.reporter),
+            "assignee": user(self.assignee),
+        }
+        raw: dict[str, Any] = {
+            "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
+            "id": self.id, "self": f"{base}/rest/api/2/issue/{self.id}", "key": self.key,
+        }
+        if fields is None or fields:
+            raw["fields"] = {k: v for k, v in all_fields.items() if fields is None or k in fields}
+        if "changelog" in expand:
+            shown = self.histories if inline_max is None else self.histories[-inline_max:] if inline_max else []
+            raw["changelog"] = {"startAt": 0, "maxResults": len(shown), "total": len(self.histories),
+                                "histories": [self.history_json(h) for h in shown]}
+        return raw
+
+    def history_json(self, h: FakeHistory) -> dict[str, Any]:
+        author = h.author.as_json(self.fake.url, self.fake.cloud) if h.author else None
+        return {"id": h.id, "author": author, "created": jira_time(h.created, self.fake.time_zone), "items": h.items}
+
+
+def _item(field_name: str, from_string: str | None, to_string: str | None,
+          from_id: str | None = None, to_id: str | None = None) -> dict[str, Any]:
+    return {"field": field_name, "fieldtype": "jira", "fieldId": field_name, "from": from_id,
+            "fromString": from_string, "to": to_id, "toString": to_string}
+
+
+@dataclass
+class Request:
+    """One request that reached the fake."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    at: float
+    status: int = 0
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+@dataclass
+class _Fault:
+    path: str
+    status: int
+    remaining: int | None  # None: until cleared
+    retry_after: str | None
+    after: int  # let this many matching requests through first
+
+
+class FakeJira:
+    """`with FakeJira() as fake:` or `fake.start()` / `fake.stop()`."""
+
+    def __init__(
+        self,
+        deployment: str = "Cloud",
+        *,
+        email: str = "bot@example.com",
+        api_token: str = "cloud-api-token-s3cret",
+        pat: str = "dc-personal-access-token-s3cret",
+        allow_basic: bool = False,
+        time_zone: str = "UTC",
+        inline_changelog_max: int | None = None,
+        changelog_page_max: int = 100,
+        search_page_max: int = 100,
+    ) -> None:
+        self.deployment = deployment
+        self.cloud = deployment == "Cloud"
+        self.email, self.api_token, self.pat, self.allow_basic = email, api_token, pat, allow_basic
+        self.time_zone = time_zone
+        # Cloud truncates inline changelogs (100, lately even fewer); DC returns them whole.
+        self.inline_changelog_max = inline_changelog_max if inline_changelog_max is not None else (
+            100 if self.cloud else None)
+        self.changelog_page_max = changelog_page_max
+        self.search_page_max = search_page_max
+        self.issues: dict[str, FakeIssue] = {}
+        self.requests: list[Request] = []
+        self._faults: list[_Fault] = []
+        self._lock = threading.RLock()
+        self._issue_ids = itertools.count(10001)
+        self._history_ids = itertools.count(20001)
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> "FakeJira":
+        fake = self
+
+        class Handler(_Handler):
+            pass
+
+        Handler.fake = fake
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> "FakeJira":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server, "start() the fake first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def env(self) -> dict[str, str]:
+        """Environment for `settings_from_mapping`: Cloud basic auth, or DC PAT."""
+        if self.cloud:
+            return {"JIRA_URL": self.url, "JIRA_EMAIL": self.email, "JIRA_API_TOKEN": self.api_token}
+        return {"JIRA_URL": self.url, "JIRA_PAT": self.pat}
+
+    # -- data --------------------------------------------------------------------------------
+
+    def add_issue(self, key: str, created: datetime, *, summary: str | None = None, status: str = "To Do",
+                  labels: list[str] | None = None, **kwargs: Any) -> FakeIssue:
+        with self._lock:
+            issue = FakeIssue(self, key, str(next(self._issue_ids)), summary or f"Issue {key}", status,
+                              list(labels or []), created, created, **kwargs)
+            self.issues[key] = issue
+            return issue
+
+    def delete_issue(self, key: str) -> None:
+        with self._lock:
+            self.issues.pop(key, None)
+
+    def webhook_payload(self, event: str, key: str, history: FakeHistory | None = None,
+                        timestamp: datetime | None = None, user: FakeUser | None = ALICE) -> dict[str, Any]:
+        """A webhook body as Jira sends it (`jira:issue_updated` carries one changelog entry)."""
+        issue = self.issues[key]
+        at = timestamp or (history.created if history else issue.updated)
+        payload: dict[str, Any] = {
+            "timestamp": int(at.timestamp() * 1000),
+            "webhookEvent": event,
+            "issue_event_type_name": {"jira:issue_created": "issue_created",
+                                      "jira:issue_deleted": "issue_deleted"}.get(event, "issue_generic"),
+            "user": user.as_json(self.url, self.cloud) if user else None,
+            "issue": issue.as_json(None, set(), None),
+        }
+        if history is not None:
+            payload["changelog"] = {"id": history.id, "items": history.items}
+        return payload
+
+    # -- faults and records ------------------------------------------------------------------
+
+    def fail_next(self, path: str, status: int = 503, times: int | None = 1, *,
+                  retry_after: float | str | None = None, after: int = 0) -> None:
+        """Answer the next `times` requests whose path contains `path` with `status`
+        (None: until `clear_faults()`), after letting `after` of them through."""
+        with self._lock:
+            ra = None if retry_after is None else str(retry_after)
+            self._faults.append(_Fault(path, status, times, ra, after))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def calls(self, path_contains: str = "") -> list[Request]:
+        with self._lock:
+            return [r for r in self.requests if path_contains in r.path]
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def _fault_for(self, path: str) -> _Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.path in path and fault.remaining != 0:
+                    if fault.after > 0:
+                        fault.after -= 1
+                        return None
+                    if fault.remaining is not None:
+                        fault.remaining -= 1
+                    return fault
+            return None
+
+    def _authorised(self, headers: dict[str, str]) -> bool:
+        auth = headers.get("authorization", "")
+        basic = "Basic " + base64.b64encode(f"{self.email}:{self.api_token}".encode()).decode()
+        if self.cloud or self.allow_basic:
+            if auth == basic:
+                return True
+        return not self.cloud and auth == f"Bearer {self.pat}"
+
+    # -- search ------------------------------------------------------------------------------
+
+    def _matching(self, jql: str) -> list[FakeIssue]:
+        issues = list(self.issues.values())
+        match = _UPDATED_GE.search(jql)
+        if match:
+            y, mo, d, h, mi = (int(g) if g else 0 for g in match.groups())
+            since = datetime(y, mo, d, h, mi, tzinfo=ZoneInfo(self.time_zone))
+            # Jira compares at minute precision: the clause is "updated >= that minute"
+            issues = [i for i in issues if i.updated >= since]
+        if re.search(r"order\s+by\s+updated(\s+asc)?\s*$", jql, re.I):
+            issues.sort(key=lambda i: (i.updated, int(i.id)))
+        else:
+            issues.sort(key=lambda i: -int(i.id))
+        return issues
+
+    def search(self, params: dict[str, Any], enhanced: bool) -> dict[str, Any]:
+        with self._lock:
+            issues = self._matching(str(params.get("jql") or ""))
+            size = min(int(params.get("maxResults") or 50), self.search_page_max)
+            if enhanced:
+                start = _decode_token(params.get("nextPageToken"))
+            else:
+                start = int(params.get("startAt") or 0)
+            page = issues[start:start + size]
+            fields = _field_set(params.get("fields"), default_all=not enhanced)
+            expand = {e.strip() for e in str(params.get("expand") or "").split(",") if e.strip()}
+            body_issues = [i.as_json(fields, expand, self.inline_changelog_max) for i in page]
+            more = start + len(page) < len(issues)
+            if enhanced:
+                body: dict[str, Any] = {"issues": body_issues, "isLast": not more}
+                if more:
+                    body["nextPageToken"] = _encode_token(start + len(page))
+                return body
+            return {"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(issues),
+                    "issues": body_issues}
+
+    def changelog_page(self, key: str, start: int, size: int) -> dict[str, Any] | None:
+        with self._lock:
+            issue = self.issues.get(key)
+            if issue is None:
+                return None
+            size = min(size, self.changelog_page_max)
+            values = issue.histories[start:start + size]
+            total = len(issue.histories)
+            return {"self": f"{self.url}/rest/api/3/issue/{key}/changelog?maxResults={size}&startAt={start}",
+                    "maxResults": size, "startAt": start, "total": total, "isLast": start + len(values) >= total,
+                    "values": [issue.history_json(h) for h in values]}
+
+
+def _encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset, "n": time.time_ns()}).encode()).decode()
+
+
+def _decode_token(token: Any) -> int:
+    if not token:
+        return 0
+    try:
+        return int(json.loads(base64.urlsafe_b64decode(str(token).encode()))["o"])
+    except (ValueError, KeyError, TypeError):
+        raise _Reply(400, {"errorMessages": ["The provided next page token is invalid or expired."]}) from None
+
+
+def _field_set(value: Any, default_all: bool) -> set[str] | None:
+    """None = every field; an empty set = ids only (Cloud's enhanced search default)."""
+    if value is None:
+        return None if default_all else set()
+    parts = value if isinstance(value, list) else [value]
+    names = {p.strip() for part in parts for p in str(part).split(",") if p.strip()}
+    return None if names & {"*all", "*navigable"} else names
+
+
+class _Reply(Exception):
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None):
+        self.status, self.body, self.headers = status, body, headers or {}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeJira
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:  # keep test output quiet
+        pass
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def _handle(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        record = Request(method, parts.path, parse_qs(parts.query), headers, body, time.monotonic())
+        with self.fake._lock:
+            self.fake.requests.append(record)
+        try:
+            status, payload, extra = 200, self._route(method, parts.path, record), {}
+        except _Reply as reply:
+            status, payload, extra = reply.status, reply.body, reply.headers
+        record.status = status
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _route(self, method: str, path: str, req: Request) -> Any:
+        fake = self.fake
+        fault = fake._fault_for(path)
+        if fault:
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+            raise _Reply(fault.status, {"errorMessages": [f"fake fault {fault.status}"]}, headers)
+        if not re.match(r"^/rest/api/(2|3|latest)/", path):
+            raise _Reply(404, {"errorMessages": ["Not found"]})
+        tail = path.split("/", 4)[4]
+        if tail == "serverInfo":
+            return self._server_info()
+        if not fake._authorised(req.headers):
+            raise _Reply(401, {"errorMessages": ["You are not authenticated. Authentication required."]},
+                         {"WWW-Authenticate": 'Basic realm="protected-area"'})
+        params: dict[str, Any] = {k: (v if k == "fields" else v[0]) for k, v in req.query.items()}
+        if method == "POST" and req.body:
+            try:
+                params.update(json.loads(req.body))
+            except ValueError:
+                raise _Reply(400, {"errorMessages": ["Request body is not valid JSON."]}) from None
+        if tail == "myself":
+            user = ALICE.as_json(fake.url, fake.cloud)
+            return {**user, "emailAddress": fake.email, "timeZone": fake.time_zone, "locale": "en_US"}
+        if tail == "field":
+            return [{"id": f, "name": f.title(), "custom": False, "clauseNames": [f]} for f in
+                    ("summary", "status", "labels", "issuetype", "project", "created", "updated", "reporter",
+                     "assignee")]
+        if tail == "search/jql" and fake.cloud:
+            return fake.search(params, enhanced=True)
+        if tail == "search/approximate-count" and fake.cloud:
+            return {"count": len(fake._matching(str(params.get("jql") or "")))}
+        if tail == "search":
+            if fake.cloud:  # removed from Jira Cloud
+                raise _Reply(410, {"errorMessages": ["The requested API has been removed. Use /search/jql."]})
+            return fake.search(params, enhanced=False)
+        match = _ISSUE_PATH.match(path)
+        if match and method == "GET":
+            key, changelog = match.groups()
+            if changelog:
+                if not fake.cloud:
+                    raise _Reply(404, {"errorMessages": ["null for uri: " + path]})
+                page = fake.changelog_page(key, int(params.get("startAt") or 0), int(params.get("maxResults") or 100))
+                if page is None:
+                    raise _Reply(404, {"errorMessages": ["Issue does not exist or you do not have permission to see it."]})
+                return page
+            with fake._lock:
+                issue = fake.issues.get(key)
+                if issue is None:
+                    raise _Reply(404, {"errorMessages": ["Issue does not exist or you do not have permission to see it."]})
+                expand = {e.strip() for e in str(params.get("expand") or "").split(",")}
+                inline_max = fake.inline_changelog_max if fake.cloud else None  # DC: the whole changelog
+                return issue.as_json(_field_set(params.get("fields"), True), expand, inline_max)
+        raise _Reply(404, {"errorMessages": [f"no fake for {method} {path}"]})
+
+    def _server_info(self) -> dict[str, Any]:
+        fake = self.fake
+        version = [1001, 0, 0] if fake.cloud else [9, 12, 15]
+        return {
+            "baseUrl": fake.url, "displayUrl": fake.url,
+            "version": "1001.0.0-SNAPSHOT" if fake.cloud else "9.12.15", "versionNumbers": version,
+            "deploymentType": fake.deployment, "buildNumber": 100283 if fake.cloud else 9120015,
+            "buildDate": "2026-01-05T00:00:00.000+0000",
+            "serverTime": jira_time(datetime.now(UTC), fake.time_zone),
+            "scmInfo": "0123456789abcdef", "serverTitle": "Jira",
+            "defaultLocale": {"locale": "en_US"},
+        }

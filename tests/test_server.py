@@ -1,0 +1,124 @@
+"""`research-bridge serve` as wired: scheduler, Jira sync, Slack, /healthz, `config check`.
+
+The real server (build_server) runs in uvicorn with its lifespan, against the fake Jira and
+the fake Slack over HTTP.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from slack_sdk.signature import SignatureVerifier
+
+from bot.cli import cli
+from bot.config import settings_from_mapping
+from bot.jobs import Services, run_job
+from bot.server import build_server
+from bot.store import Store
+from tests.fakes.fake_jira import ALICE, FakeJira
+from tests.fakes.fake_slack import FakeSlack
+from tests.live import serve
+
+TOKEN, SECRET = "xoxb-test-token", "signing-secret-for-tests"
+CREATED = datetime.now(timezone.utc) - timedelta(days=3)
+
+
+@pytest.fixture
+def jira():
+    with FakeJira("Cloud") as fake:
+        issue = fake.add_issue("RES-7", CREATED, summary="Distil the ranking model", labels=["ml"])
+        issue.add_label(CREATED + timedelta(hours=1), "research-handoff")
+        yield fake
+
+
+@pytest.fixture
+def slack():
+    with FakeSlack(tokens=(TOKEN,)) as fake:
+        fake.add_user("U0ALICE", "alice", real_name="Alice Researcher", email=ALICE.email)
+        yield fake
+
+
+def environ(jira: FakeJira, slack: FakeSlack, db) -> dict[str, str]:
+    return {**jira.env(), "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.api_url, "BRIDGE_DB": str(db)}
+
+
+def wait_until(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def slash(url: str, slack: FakeSlack, text: str = "") -> str:
+    """Send a signed /handoffs; return the response_url it was given."""
+    response_url = slack.response_url()
+    body = urlencode({"command": "/handoffs", "text": text, "user_id": "U0ALICE", "team_id": "T0TEAM",
+                      "channel_id": "C0CHAN", "response_url": response_url, "trigger_id": "1.2.3"})
+    ts = str(int(time.time()))
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
+               "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)}
+    assert httpx.post(url + "/slack/events", content=body, headers=headers, timeout=10).status_code == 200
+    return response_url
+
+
+def test_serve_syncs_at_start_and_answers_handoffs(jira, slack, tmp_path):
+    settings = settings_from_mapping({"jira": {"jql": "project = RES"}}, environ(jira, slack, tmp_path / "b.db"))
+    store = Store(settings.db_path)
+    with serve(build_server(settings, store).web) as url:
+        health = wait_until(lambda: (h := httpx.get(url + "/healthz").json())["sources"].get("jira", {})
+                            .get("last_success_at") and h)
+        assert health["status"] == "ok" and health["sources"]["jira"]["last_error"] is None
+        post = slack.response_to(slash(url, slack))
+        text = str(post.body)
+        assert "RES-7" in text and "Distil the ranking model" in text
+    # The scheduler stopped with the server; linking Jira users to Slack is a job like the sync.
+    assert "linked 1 Jira users" in run_job("link-users", Services(settings, store))
+    assert store.user_links() == {ALICE.email: "U0ALICE"}
+
+
+def test_a_failing_jira_never_takes_the_server_down(jira, slack, tmp_path):
+    jira.fail_next("/search", status=500, times=None)
+    settings = settings_from_mapping({"jira": {"jql": "project = RES"}}, environ(jira, slack, tmp_path / "b.db"))
+    import bot.sources.jira_http as http
+
+    original = http.RetryingAdapter._backoff
+    http.RetryingAdapter._backoff = lambda self, attempt: 0.0  # no real back-off sleeps in a test
+    try:
+        with serve(build_server(settings, Store(settings.db_path)).web) as url:
+            health = wait_until(lambda: (h := httpx.get(url + "/healthz").json())["sources"].get("jira", {})
+                                .get("last_error") and h)
+            assert health["status"] == "ok"
+            assert "500" in health["sources"]["jira"]["last_error"]
+            assert jira.api_token not in str(health)
+            post = slack.response_to(slash(url, slack, "help"))
+            assert "/handoffs stats" in str(post.body)
+    finally:
+        http.RetryingAdapter._backoff = original
+
+
+def test_config_check_calls_slack_and_jira(jira, slack, tmp_path, monkeypatch):
+    (tmp_path / "bridge.toml").write_text('[jira]\njql = "project = RES"\n')
+    monkeypatch.chdir(tmp_path)
+    for name, value in environ(jira, slack, tmp_path / "b.db").items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli, ["config", "check"])
+    assert result.exit_code == 0, result.output
+    assert "slack: ok" in result.output and "jira: ok - Cloud" in result.output
+    assert [c.method for c in slack.calls("auth.test")] == ["auth.test"]
+
+    monkeypatch.setenv("JIRA_API_TOKEN", "wrong-token-value")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-wrong")
+    result = CliRunner().invoke(cli, ["config", "check"])
+    assert result.exit_code == 1
+    assert "slack: FAILED - auth.test answered invalid_auth" in result.output
+    assert "jira: FAILED" in result.output
+    assert "wrong-token-value" not in result.output and "xoxb-wrong" not in result.output
