@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,10 @@ def build_server(settings: Settings, store: Store, clock: Clock = utc_now, *, sc
     jobs = build_scheduler(Services(settings, store, clock)) if scheduler else None
 
     def start() -> None:
+        # Everything loaded so far lives as long as the process: move it out of the cyclic
+        # collector's sight, so full collections stay short under load (p99 of commands).
+        gc.collect()
+        gc.freeze()
         if jobs is not None:
             jobs.start()
             log.info("scheduler started: %s", ", ".join(j.id for j in jobs.get_jobs()) or "no jobs")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Iterable, Sequence
 from zoneinfo import ZoneInfo
@@ -126,7 +126,7 @@ def _replay(
         return cycles[-1] if cycles and cycles[-1].state in _ACTIVE else None
 
     def update(**changes: object) -> None:
-        cycles[-1] = replace(cycles[-1], **changes)
+        cycles[-1] = cycles[-1]._replace(**changes)
 
     def request(at: datetime, name: str | None, email: str | None, account: str | None) -> None:
         no = len(cycles) + 1

@@ -14,6 +14,7 @@ start of the cache up to t, a span costs B(end) - B(start): two lookups, no loop
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import date, datetime, time, timezone
 from itertools import accumulate
 from typing import TYPE_CHECKING, Iterable
@@ -75,19 +76,20 @@ class WorkCalendar:
     # -- internals ---------------------------------------------------------------------
 
     def _before(self, moment: datetime) -> float:
-        """Business seconds from the start of the cache up to `moment` (monotone in moment)."""
-        ordinal = moment.astimezone(self.tz).toordinal()
-        i = ordinal - self._lo
-        if i < 0 or i >= len(self._starts):
-            self._grow(ordinal)
-            i = ordinal - self._lo
-        into = moment.timestamp() - self._starts[i]
+        """Business seconds from the start of the cache up to `moment` (monotone in moment).
+
+        The day is found by bisecting the UTC work starts (no timezone conversion on the hot
+        path): the last day whose work started at or before `moment` holds it, clamped to
+        that day's length. The cache grows when `moment` is at or past either end.
+        """
+        ts = moment.timestamp()
+        i = bisect_right(self._starts, ts) - 1
+        if i < 0 or i >= len(self._starts) - 1:
+            self._grow(moment.astimezone(self.tz).toordinal())
+            i = bisect_right(self._starts, ts) - 1
+        into = ts - self._starts[i]
         length = self._lens[i]
-        if into <= 0.0:
-            return self._prefix[i]
-        if into >= length:
-            return self._prefix[i + 1]
-        return self._prefix[i] + into
+        return self._prefix[i] + (into if into < length else length)
 
     def _day(self, ordinal: int) -> tuple[float, float]:
         """UTC work start timestamp and business seconds of one local date."""
