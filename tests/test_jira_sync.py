@@ -217,7 +217,7 @@ def test_data_center_pages_with_start_at_and_pat(store):
         result = JiraSync(client, store, settings, clock=lambda: NOW).run()
         calls = search_calls(fake)
         assert [c.path for c in calls] == ["/rest/api/2/search"] * 3
-        assert [c.param("startAt") for c in calls] == ["0", "100", "200"]
+        assert [c.param("startAt") for c in calls] == ["0", "95", "190"]  # pages overlap by 5
         assert all(r.headers["authorization"] == "Bearer dc-personal-access-token-s3cret" for r in fake.requests)
         # DC has no /changelog endpoint: the truncated issue is read whole, once.
         [full] = fake.calls("/issue/")
@@ -226,6 +226,29 @@ def test_data_center_pages_with_start_at_and_pat(store):
     assert store.count("jira_issues") == 250 and len(store.changelog("RES-1")) == 6
     assert store.handoffs()[0].cycle.requested_at == T0 + timedelta(days=1)
     assert store.issue("RES-1").reporter_account_id == "alice"  # DC users have names, not account ids
+
+
+def test_data_center_issue_updated_mid_sync_does_not_hide_another(store, monkeypatch):
+    """An update during paging moves that issue to the end of `ORDER BY updated`; without
+    overlapping pages the issue at the page boundary would slip past unseen."""
+    with FakeJira("Server") as fake:
+        for n in range(150):
+            fake.add_issue(f"RES-{n + 1}", T0 + timedelta(minutes=n))
+        original = FakeJira.search
+
+        def search_then_update(self, params, enhanced):
+            answer = original(self, params, enhanced)
+            if params.get("startAt") in (None, "0", 0):
+                self.issues["RES-3"].edit_summary(T0 + timedelta(days=2), "moved to the end")
+            return answer
+
+        monkeypatch.setattr(FakeJira, "search", search_then_update)
+        settings = settings_for(fake)
+        result = JiraSync(connect(settings), store, settings, clock=lambda: NOW).run()
+    assert store.count("jira_issues") == 150
+    assert store.issue("RES-101") is not None, "the issue at the page boundary was skipped"
+    assert store.issue("RES-3").summary == "moved to the end"
+    assert result.issues == 151  # RES-3 twice: once per version seen
 
 
 def test_bad_credentials_fail_cleanly(store, caplog):

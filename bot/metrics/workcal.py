@@ -15,6 +15,7 @@ start of the cache up to t, a span costs B(end) - B(start): two lookups, no loop
 from __future__ import annotations
 
 from bisect import bisect_right
+import threading
 from datetime import date, datetime, time, timezone
 from itertools import accumulate
 from typing import TYPE_CHECKING, Iterable
@@ -39,11 +40,13 @@ class WorkCalendar:
             raise ValueError(f"workdays must be weekday numbers 0-6 (got {sorted(self.workdays)})")
         self.start = start
         self.end = end
-        # Cache covering local date ordinals [_lo, _lo + len(_starts)).
+        # Cache covering local date ordinals [_lo, _lo + len(starts)), replaced as one tuple
+        # so threads sharing the calendar never see halves of two versions:
+        # starts = UTC timestamp of each day's work start, lens = its business seconds
+        # (0 off workdays), prefix[i] = sum(lens[:i]).
         self._lo = 0
-        self._starts: list[float] = []  # UTC timestamp of the day's work start
-        self._lens: list[float] = []  # business seconds of the day (0 off workdays)
-        self._prefix: list[float] = [0.0]  # _prefix[i] = sum(_lens[:i])
+        self._cache: tuple[list[float], list[float], list[float]] = ([], [], [0.0])
+        self._grow_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkCalendar:
@@ -83,13 +86,16 @@ class WorkCalendar:
         that day's length. The cache grows when `moment` is at or past either end.
         """
         ts = moment.timestamp()
-        i = bisect_right(self._starts, ts) - 1
-        if i < 0 or i >= len(self._starts) - 1:
-            self._grow(moment.astimezone(self.tz).toordinal())
-            i = bisect_right(self._starts, ts) - 1
-        into = ts - self._starts[i]
-        length = self._lens[i]
-        return self._prefix[i] + (into if into < length else length)
+        starts, lens, prefix = self._cache
+        i = bisect_right(starts, ts) - 1
+        if i < 0 or i >= len(starts) - 1:
+            with self._grow_lock:
+                self._grow(moment.astimezone(self.tz).toordinal())
+            starts, lens, prefix = self._cache
+            i = bisect_right(starts, ts) - 1
+        into = ts - starts[i]
+        length = lens[i]
+        return prefix[i] + (into if into < length else length)
 
     def _day(self, ordinal: int) -> tuple[float, float]:
         """UTC work start timestamp and business seconds of one local date."""
@@ -102,7 +108,10 @@ class WorkCalendar:
 
     def _grow(self, ordinal: int) -> None:
         """Extend the cache so it covers `ordinal`, by at least its own size (amortised O(1))."""
-        size = len(self._starts)
+        old_starts, old_lens, _ = self._cache
+        size = len(old_starts)
+        if size and self._lo + 1 <= ordinal < self._lo + size - 1:
+            return  # another thread grew it meanwhile
         if size == 0:
             lo, hi = ordinal - _MIN_GROWTH // 2, ordinal + _MIN_GROWTH // 2
         else:
@@ -114,7 +123,7 @@ class WorkCalendar:
         hi = min(hi, date.max.toordinal() + 1)
         before = [self._day(o) for o in range(lo, self._lo)] if size else []
         after = [self._day(o) for o in range(self._lo + size if size else lo, hi)]
-        self._starts = [b for b, _ in before] + self._starts + [b for b, _ in after]
-        self._lens = [n for _, n in before] + self._lens + [n for _, n in after]
+        starts = [b for b, _ in before] + old_starts + [b for b, _ in after]
+        lens = [n for _, n in before] + old_lens + [n for _, n in after]
+        self._cache = (starts, lens, [0.0, *accumulate(lens)])
         self._lo = lo
-        self._prefix = [0.0, *accumulate(self._lens)]

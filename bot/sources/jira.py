@@ -54,6 +54,7 @@ UTC = timezone.utc
 SOURCE = "jira"
 PAGE_SIZE = 100
 LOOKBACK = timedelta(minutes=10)
+DC_PAGE_OVERLAP = 5  # issues re-read at each Data Center page boundary (see _pages)
 UNKNOWN_TZ_MARGIN = timedelta(hours=12)
 
 Progress = Callable[[int, "int | None"], None]
@@ -261,7 +262,11 @@ class JiraSync:
                     return
                 if token == previous:
                     raise JiraSyncError("Jira returned the same nextPageToken twice")
-        start = 0
+        # Data Center pages by offset. An issue updated while we page moves to the end of
+        # `ORDER BY updated`, shifting the rest one place earlier, which would push one issue
+        # past a page boundary unseen; consecutive pages therefore overlap by a few issues,
+        # and issues already seen in this run are dropped.
+        start, seen = 0, set()
         while True:
             self._calls += 1
             page = self.client.search_issues(
@@ -269,10 +274,13 @@ class JiraSync:
                 expand="changelog", json_result=True)
             raw = list(page.get("issues") or [])
             total = page.get("total")
-            yield raw, total
-            start += len(raw)
-            if not raw or (total is not None and start >= total) or (total is None and len(raw) < self.page_size):
+            fresh = [r for r in raw if (r.get("key"), (r.get("fields") or {}).get("updated")) not in seen]
+            seen.update((r.get("key"), (r.get("fields") or {}).get("updated")) for r in raw)
+            yield fresh, total
+            end = start + len(raw)
+            if not raw or (total is not None and end >= total) or (total is None and len(raw) < self.page_size):
                 return
+            start = end - min(DC_PAGE_OVERLAP, len(raw) - 1)
 
     def _prepare(self, raw: dict) -> tuple[JiraIssue, list[ChangeItem]]:
         issue = issue_from_raw(raw, self.base_url)
