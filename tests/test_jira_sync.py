@@ -67,7 +67,7 @@ def test_cloud_pages_with_next_page_token(cloud, store):
     assert (result.issues, result.pages, result.changelog_pages) == (250, 3, 0)
     assert result.api_calls == 3 == len(cloud.requests)  # no /field, no /myself on a first run
     calls = search_calls(cloud)
-    assert [c.path for c in calls] == ["/rest/api/2/search/jql"] * 3
+    assert [c.path for c in calls] == ["/rest/api/3/search/jql"] * 3
     assert calls[0].param("nextPageToken") is None and calls[1].param("nextPageToken") and calls[2].param("nextPageToken")
     assert all(c.param("maxResults") == "100" and c.param("expand") == "changelog" for c in calls)
     assert set(calls[0].query["fields"]) >= {"summary", "status", "labels", "updated", "created", "assignee"}
@@ -100,7 +100,7 @@ def test_truncated_inline_changelog_is_completed(cloud, store):
     result = sync(cloud, store)
 
     assert (result.pages, result.changelog_pages, result.api_calls) == (1, 1, 2)  # search, changelog
-    assert [r.path for r in cloud.calls("/changelog")] == ["/rest/api/2/issue/RES-1/changelog"]
+    assert [r.path for r in cloud.calls("/changelog")] == ["/rest/api/3/issue/RES-1/changelog"]
     assert len(store.changelog("RES-1")) == 12 and result.new_items == 13
     [view] = store.handoffs()
     assert view.cycle.requested_at == T0 + timedelta(hours=1)
@@ -197,7 +197,7 @@ def test_failed_changelog_fetch_stores_nothing_of_that_page(cloud, store):
     for k in range(8):
         long.edit_summary(T0 + timedelta(hours=2 + k), f"s{k}")
     cloud.fail_next("/issue/RES-2/changelog", 500, times=None)
-    with pytest.raises(JiraSyncError, match="HTTP 500 on /rest/api/2/issue/RES-2/changelog"):
+    with pytest.raises(JiraSyncError, match="HTTP 500 on /rest/api/3/issue/RES-2/changelog"):
         sync(cloud, store)
     assert store.count("jira_issues") == 0 and store.count("jira_changelog") == 0
 

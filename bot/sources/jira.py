@@ -4,8 +4,8 @@
   honours `Retry-After` exactly on 429/503, backs off (bounded) on other 5xx and dropped
   connections, and puts a timeout on every request. The library's own retry is off.
 - `JiraSync.run()` searches `(<jira.jql>) AND updated >= "<cursor - lookback>" ORDER BY
-  updated ASC`: enhanced search with `nextPageToken` on Cloud, `startAt` on Data Center, 100
-  issues a page, changelog expanded inline. Where Jira truncated an inline changelog
+  updated ASC`: enhanced search (`/rest/api/3/search/jql`) with `nextPageToken` on Cloud,
+  `startAt` on Data Center, 100 issues a page, changelog expanded inline. Where Jira truncated an inline changelog
   (`changelog.total` > histories returned), the rest is fetched: `/issue/{key}/changelog`
   pages on Cloud (only until every history id is known), `issue/{key}?expand=changelog`
   (whole changelog) on Data Center, where `/changelog` does not exist.

@@ -165,6 +165,10 @@ def connect(settings: Settings, *, sleep: Sleep = time.sleep, retries: int = 5,
         info = client.server_info()
         client._version = tuple(info["versionNumbers"])
         client.deploymentType = info.get("deploymentType")
+        if client._is_cloud:
+            # Jira Cloud's current REST API: /rest/api/3/search/jql, /rest/api/3/issue/{key}/changelog.
+            # (Data Center only has version 2.)
+            client._options["rest_api_version"] = "3"
     except Exception as exc:  # the library raises JIRAError, requests errors, KeyError...
         raise JiraSyncError(describe_error(exc, secrets_of(settings))) from None
     # We only request field ids, which need no name translation: skip the library's lazy
