@@ -122,3 +122,22 @@ def test_config_check_calls_slack_and_jira(jira, slack, tmp_path, monkeypatch):
     assert "slack: FAILED - auth.test answered invalid_auth" in result.output
     assert "jira: FAILED" in result.output
     assert "wrong-token-value" not in result.output and "xoxb-wrong" not in result.output
+
+
+def test_sync_jira_command_backfills_and_reports(jira, slack, tmp_path, monkeypatch):
+    (tmp_path / "bridge.toml").write_text('[jira]\njql = "project = RES"\n')
+    monkeypatch.chdir(tmp_path)
+    for name, value in environ(jira, slack, tmp_path / "b.db").items():
+        monkeypatch.setenv(name, value)
+    since = (CREATED - timedelta(days=1)).strftime("%Y-%m-%d")
+    result = CliRunner().invoke(cli, ["sync", "jira", "--since", since])
+    assert result.exit_code == 0, result.output
+    assert "1 issues, 1 new changelog items, 2 API calls (0 changelog pages)"  # myself + one page in result.output
+    assert Store(tmp_path / "b.db").handoffs()[0].key == "RES-7"
+    search = [r for r in jira.requests if r.path.endswith("/search/jql")]
+    assert f'updated >= "{since.replace("-", "/")} 00:00"' in search[-1].param("jql")
+
+    monkeypatch.setenv("JIRA_API_TOKEN", "wrong-token-value")
+    result = CliRunner().invoke(cli, ["sync", "jira"])
+    assert result.exit_code == 1 and "Error:" in result.output
+    assert "wrong-token-value" not in result.output
