@@ -6,7 +6,7 @@ All datetimes are timezone-aware and in UTC.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import NamedTuple
 
@@ -91,3 +91,31 @@ class HandoffView(NamedTuple):
     @property
     def key(self) -> str:
         return self.cycle.issue_key
+
+
+class Heartbeat(NamedTuple):
+    """One WakaTime heartbeat of one person (`time` in epoch seconds, UTC)."""
+
+    slack_user_id: str
+    time: float
+    entity: str
+    type: str = "file"
+    category: str | None = None
+    project: str | None = None
+    branch: str | None = None
+    language: str | None = None
+    is_write: bool = False
+    editor: str | None = None  # the plugin's user agent
+    machine: str | None = None
+
+
+class FocusDay(NamedTuple):
+    """Focus figures of one person on one local date (the rollup queries read)."""
+
+    slack_user_id: str
+    day: date
+    focus_seconds: float  # total length of that day's focus blocks
+    active_seconds: float  # total length of all sessions that day
+    research_seconds: float  # focus time on research-stream projects
+    engineering_seconds: float  # focus time on engineering-stream projects
+    blocks: int  # focus blocks that touch the day

@@ -14,8 +14,8 @@ start of the cache up to t, a span costs B(end) - B(start): two lookups, no loop
 
 from __future__ import annotations
 
-from bisect import bisect_right
 import threading
+from bisect import bisect_right
 from datetime import date, datetime, time, timezone
 from itertools import accumulate
 from typing import TYPE_CHECKING, Iterable

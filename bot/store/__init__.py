@@ -12,32 +12,19 @@ import json
 import sqlite3
 import threading
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from sqlite_utils import Database
 
 from bot.models import ChangeItem, HandoffCycle, HandoffState, HandoffView, JiraIssue
+from bot.store.focus import FocusStore
 from bot.store.migrations import migrations
-
-UTC = timezone.utc
-
-
-def to_db_time(value: datetime | None) -> str | None:
-    """UTC ISO 8601 with microseconds: sorts lexically in time order."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: store only aware datetimes")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+from bot.store.times import UTC, from_db_time, to_db_time  # noqa: F401 (re-exported)
 
 
-def from_db_time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-class Store:
+class Store(FocusStore):
     """Typed reads and idempotent writes over the Research Bridge database."""
 
     def __init__(self, path: str | Path):

@@ -104,3 +104,64 @@ def m002_bookkeeping(db: Database) -> None:
         {"jira_user": str, "slack_user_id": str, "how": str, "updated_at": str},
         pk="jira_user",
     )
+
+
+@migrations()
+def m003_focus(db: Database) -> None:
+    """Heartbeat keys, raw heartbeats (kept for a retention), per person-day focus rollups,
+    Slack profile cache and the focus alert ledger."""
+    db["api_keys"].create(
+        {"key_hash": str, "slack_user_id": str, "created_at": str, "revoked_at": str, "last_used_at": str},
+        pk="key_hash",
+        not_null={"slack_user_id", "created_at"},
+    )
+    db["api_keys"].create_index(["slack_user_id"])
+    # id = hash of the heartbeat's identity (user, time, entity, ...): duplicates stored once.
+    db["heartbeats"].create(
+        {
+            "id": str,
+            "slack_user_id": str,
+            "time": float,
+            "entity": str,
+            "type": str,
+            "category": str,
+            "project": str,
+            "branch": str,
+            "language": str,
+            "is_write": int,
+            "editor": str,
+            "machine": str,
+            "received_at": float,
+        },
+        pk="id",
+        not_null={"slack_user_id", "time", "entity"},
+    )
+    db["heartbeats"].create_index(["slack_user_id", "time"])
+    db["heartbeats"].create_index(["time"])
+    db["focus_days"].create(
+        {
+            "slack_user_id": str,
+            "day": str,  # the person's local date, YYYY-MM-DD
+            "focus_seconds": float,
+            "active_seconds": float,
+            "research_seconds": float,
+            "engineering_seconds": float,
+            "blocks": int,
+            "updated_at": str,
+        },
+        pk=("slack_user_id", "day"),
+    )
+    db["focus_days"].create_index(["day"])
+    db["slack_profiles"].create(
+        {"slack_user_id": str, "name": str, "tz": str, "updated_at": str},
+        pk="slack_user_id",
+    )
+    # One row per message sent: (person, ISO week, kind) makes "at most one alert a week" a key.
+    db["focus_alerts"].create(
+        {"slack_user_id": str, "iso_week": str, "kind": str, "sent_at": str, "average_seconds": float},
+        pk=("slack_user_id", "iso_week", "kind"),
+    )
+    db["focus_alert_state"].create(
+        {"slack_user_id": str, "low": int, "changed_at": str},
+        pk="slack_user_id",
+    )
