@@ -132,7 +132,7 @@ def jobs_list(ctx: click.Context) -> None:
         trigger = job.trigger(settings)
         nxt = trigger.get_next_fire_time(None, now) if trigger is not None else None
         when = nxt.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M %Z") if nxt else "not scheduled"
-        click.echo(f"{job.name:<12} next {when:<24} {job.description}")
+        click.echo(f"{job.name:<20} next {when:<24} {job.description}")
 
 
 @jobs.command("run")
@@ -175,12 +175,20 @@ def report_handoffs(ctx: click.Context, window: str, state: str | None, fmt: str
     click.echo(encode(rows, fmt, columns))
 
 
+from bot.cli_focus import focus as report_focus  # noqa: E402  (these modules import cli lazily)
+from bot.cli_keys import keys  # noqa: E402
+
+report.add_command(report_focus)
+cli.add_command(keys)
+
+
 @cli.command()
 @click.option("--db", default="demo.db", show_default=True, type=click.Path(dir_okay=False), help="SQLite file to (re)create.")
 @click.option("--issues", default=320, show_default=True, help="How many Jira issues to synthesise.")
 def demo(db: str, issues: int) -> None:
     """Build a synthetic org in a local SQLite file and print what Slack would show."""
     from bot.demo import build_demo_org, demo_settings
+    from bot.demo_focus import build_demo_focus, demo_focus_text
     from bot.handoffs import HandoffQueries
     from bot.reports import open_handoffs_text, stats_text
 
@@ -191,6 +199,7 @@ def demo(db: str, issues: int) -> None:
     now = utc_now()
     with click.progressbar(length=issues, label="Building a synthetic org", show_pos=True) as bar:
         build_demo_org(store, now, issues=issues, progress=lambda n: bar.update(1))
+    build_demo_focus(store, settings, now)
     queries = HandoffQueries(store, settings)
     calendar, sla = queries.calendar, settings.jira.handoff_sla_workdays
     click.echo(f"\nDemo organisation in {db}: 3 teams, 12 weeks, {issues} Jira issues (times in {settings.timezone})\n")
@@ -199,3 +208,5 @@ def demo(db: str, issues: int) -> None:
     click.echo()
     click.secho("/handoffs stats 30d", bold=True)
     click.echo(stats_text(queries.stats("30d", now), calendar, settings.tz))
+    click.echo()
+    click.echo(demo_focus_text(store, settings, now))

@@ -27,6 +27,11 @@ DEMO_CONFIG = {
         {"name": "language", "members": ["U0NLP0001", "U0NLP0002"], "jira_projects": ["NLP"]},
         {"name": "reinforcement", "members": ["U0RL00001"], "jira_projects": ["RL"]},
     ],
+    "streams": {"research": ["*-experiments", "*-research"], "engineering": ["*-serving", "*-pipeline"]},
+    "focus": {
+        "researchers": ["U0VIS0001", "U0VIS0002", "U0NLP0001", "U0NLP0002", "U0RL00001"],
+        "leads": ["U0VIS0001"],
+    },
 }
 PROJECTS = {
     "VIS": ["Distil ViT-L detector", "Segment-anything fine-tune", "Depth model for robots", "OCR on receipts"],

@@ -14,6 +14,7 @@ from typing import Callable
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock, utc_now
@@ -70,6 +71,37 @@ def prune_deliveries(services: Services) -> str:
     return f"removed {removed} old webhook delivery ids"
 
 
+def focus_alerts(services: Services) -> str:
+    """Send the weekly low-focus DMs and recovery notes that are due."""
+    from bot.focus_alerts import run_focus_alerts
+    from bot.slack.app import web_client
+
+    settings = services.settings
+    if not settings.slack_configured:
+        return "Slack is not configured: no focus alerts"
+    return run_focus_alerts(services.store, settings, web_client(settings), services.clock())
+
+
+def prune_heartbeats(services: Services) -> str:
+    """Delete raw heartbeats past `focus.heartbeat_retention_days` (rollups stay)."""
+    from bot.focus_rollup import prune_heartbeats_job
+
+    settings = services.settings
+    from bot.focus_rollup import PRUNE_MARGIN
+
+    removed = prune_heartbeats_job(services.store, settings, services.clock())
+    kept = settings.focus.heartbeat_retention_days + PRUNE_MARGIN.days
+    return f"removed {removed} raw heartbeats older than {kept} days (retention + a margin for late ones)"
+
+
+def _focus_alerts_trigger(settings: Settings) -> CronTrigger | None:
+    """Daily at `focus.alert_time` in the organisation's timezone, when Slack is configured."""
+    if not settings.slack_configured:
+        return None
+    at = settings.focus.alert_time
+    return CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.timezone)
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -95,6 +127,20 @@ JOBS: dict[str, Job] = {
             prune_deliveries,
             lambda s: IntervalTrigger(hours=6),
             misfire_grace_seconds=3600,
+        ),
+        Job(
+            "focus-alerts",
+            "Private low-focus DMs (once a week) and recovery notes",
+            focus_alerts,
+            _focus_alerts_trigger,
+            misfire_grace_seconds=4 * 3600,
+        ),
+        Job(
+            "heartbeat-retention",
+            "Prune raw heartbeats past focus.heartbeat_retention_days",
+            prune_heartbeats,
+            lambda s: CronTrigger(hour=3, minute=30, timezone=s.timezone),
+            misfire_grace_seconds=6 * 3600,
         ),
     )
 }

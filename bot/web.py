@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from bot import __version__
 from bot.clock import Clock, utc_now
 from bot.config import Settings
+from bot.sources.heartbeats import make_router as heartbeats_router
 from bot.sources.jira_webhook import make_router as jira_router
 from bot.store import Store
 
@@ -60,6 +61,7 @@ def create_web_app(
         }
 
     app.include_router(jira_router(store, settings, clock))
+    app.include_router(heartbeats_router(store, settings, clock))
 
     if slack_app is not None:
         from slack_bolt.adapter.starlette.handler import (

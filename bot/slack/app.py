@@ -17,7 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.clock import Clock, utc_now
 from bot.config import ConfigError, Settings
 from bot.handoffs import HandoffQueries
-from bot.slack import commands, home
+from bot.slack import commands, focus_commands, home
 from bot.store import Store
 
 log = logging.getLogger("bot.slack")
@@ -58,6 +58,7 @@ def create_app(settings: Settings, store: Store, clock: Clock = utc_now) -> App:
 
     commands.register(app, queries_factory, clock)
     home.register(app, queries_factory, clock)
+    focus_commands.register(app, store, settings, clock)
     app.error(on_error)
     return app
 

@@ -1,0 +1,142 @@
+"""Synthetic IDE heartbeats for the demo organisation, and the terminal twins of `/focus`.
+
+`build_demo_focus` writes a few weeks of realistic WakaTime heartbeats (one every 1–3
+minutes while someone works, sessions of 20–120 minutes, meetings as gaps) for the demo
+teams' members through `record_heartbeats`, the path the ingest endpoint uses. One person
+works in long stretches, one lives in meetings, one is on call, one sits near the line and
+one is on vacation (no data). The same seed gives the same heartbeats.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Callable, Sequence
+from zoneinfo import ZoneInfo
+
+from bot.config import Settings
+from bot.focus import FocusQueries, PersonFocus, TeamReport
+from bot.focus_rollup import record_heartbeats
+from bot.formatting import duration, percent
+from bot.models import Heartbeat
+from bot.slack.focus_blocks import average_sentence, day_lines, hours
+from bot.store import Store
+
+EDITOR = "vscode/1.95.3 vscode-wakatime/24.9.1"
+
+
+@dataclass(frozen=True)
+class Persona:
+    """How one demo person's days go (minutes)."""
+
+    name: str
+    tz: str
+    session: tuple[int, int]  # length of a stretch of IDE work
+    gap: tuple[int, int]  # a meeting, review or interruption between stretches
+    research_share: float  # chance a stretch is on a research project
+    vacation_days: int = 0  # the most recent N calendar days: no data at all
+
+
+PERSONAS: dict[str, Persona] = {
+    "U0VIS0001": Persona("Ada Okafor", "Europe/London", (45, 110), (25, 60), 0.8),
+    "U0VIS0002": Persona("Ben Ito", "Europe/London", (20, 45), (30, 90), 0.6),  # meetings all day
+    "U0NLP0001": Persona("Chen Wu", "America/New_York", (20, 60), (30, 75), 0.7),  # around the line
+    "U0NLP0002": Persona("Dara Singh", "Europe/Berlin", (45, 110), (20, 50), 0.7, vacation_days=9),
+    "U0RL00001": Persona("Eva Novak", "Europe/London", (20, 50), (25, 70), 0.3),  # on call
+}
+PROJECTS = {"research": ["vision-experiments", "llm-research", "rl-experiments"],
+            "engineering": ["model-serving", "feature-pipeline"]}
+def build_demo_focus(
+    store: Store,
+    settings: Settings,
+    now: datetime,
+    people: Sequence[str] | None = None,
+    days: int = 21,
+    *,
+    seed: int = 11,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Synthesise `days` calendar days of heartbeats (before today) for `people` (default:
+    every member of the configured teams); return how many heartbeats were recorded."""
+    rng = random.Random(seed)
+    members = people if people is not None else list(dict.fromkeys(m for t in settings.teams for m in t.members))
+    total = 0
+    for n, user in enumerate(members):
+        persona = PERSONAS.get(user) or Persona(user, settings.timezone, (30, 100), (20, 60), 0.6)
+        store.save_profile(user, persona.name, persona.tz, now)
+        tz = ZoneInfo(persona.tz)
+        today = now.astimezone(tz).date()
+        for back in range(days, 0, -1):
+            day = today - timedelta(days=back)
+            if day.weekday() >= 5 or back <= persona.vacation_days:
+                continue
+            beats = _workday(rng, user, persona, day, tz)
+            total += sum(record_heartbeats(store, user, beats, settings, now))
+        if progress:
+            progress(n + 1)
+    return total
+
+
+def _workday(rng: random.Random, user: str, p: Persona, day: date, tz: ZoneInfo) -> list[Heartbeat]:
+    """One workday: stretches of heartbeats every 1–3 minutes, separated by meetings."""
+    t = datetime.combine(day, time(9), tzinfo=tz).timestamp() + rng.uniform(0, 3600)
+    end = datetime.combine(day, time(18), tzinfo=tz).timestamp() + rng.uniform(-1800, 1800)
+    machine = f"{p.name.split()[0].lower()}-laptop"
+    beats: list[Heartbeat] = []
+    while t < end:
+        stream = "research" if rng.random() < p.research_share else "engineering"
+        project = rng.choice(PROJECTS[stream])
+        stop = min(end, t + rng.uniform(*p.session) * 60)
+        while t < stop:
+            beats.append(Heartbeat(
+                user, round(t, 3), f"/home/{machine}/{project}/{rng.choice(('train.py', 'model.py', 'eval.ipynb'))}",
+                "file", "coding", project, "main", "Python", rng.random() < 0.3, EDITOR, machine,
+            ))
+            t += rng.uniform(60, 180)
+        t += rng.uniform(*p.gap) * 60  # a meeting, a review, lunch: longer than the timeout
+    return beats
+
+
+# -- terminal renderers --------------------------------------------------------------------------
+
+
+def person_focus_text(person: PersonFocus, name: str | None = None) -> str:
+    """The terminal twin of `/focus`."""
+    who = f" of {name}" if name else ""
+    lines = [f"Focus Time{who} — last {len(person.window)} workdays (the line is {hours(person.threshold_seconds)})"]
+    lines += [f"  {line}" for line in day_lines(person)]
+    if not person.has_data:
+        lines.append("  No data in these days (vacation, or not tracked): no alert.")
+    else:
+        where = "under" if person.below else "at or above"
+        lines.append(f"  Average {average_sentence(person)} — {where} the line.")
+    return "\n".join(lines)
+
+
+def team_focus_text(report: TeamReport) -> str:
+    """The terminal twin of `/focus team NAME` (aggregates only)."""
+    f, line = report.focus, hours(report.threshold_seconds)
+    window = f"{report.window[0]:%a %d %b} – {report.window[-1]:%a %d %b}" if report.window else "no workdays"
+    split = "—" if f.research_share is None else (
+        f"{percent(f.research_share)} research / {percent(1 - f.research_share)} engineering")
+    return "\n".join([
+        f"Team focus — {report.team}, last {len(report.window)} workdays ({window})",
+        f"  people {f.people} ({f.people_with_data} with data) · average {duration(f.average_focus_seconds)}"
+        f" per person-day · median person {duration(f.median_person_seconds)}",
+        f"  below the {line} line: {f.below_threshold} of {f.people_with_data} with data · focus split {split}",
+    ])
+
+
+def demo_focus_text(store: Store, settings: Settings, now: datetime, person: str = "U0VIS0002") -> str:
+    """What the demo prints: one researcher's `/focus` and every team's `/focus team`."""
+    queries = FocusQueries(store, settings)
+    tz = queries.timezone(person, None, now)
+    name = queries.name(person)
+    parts = [f"/focus (as {name or person})", person_focus_text(queries.person(person, now.astimezone(tz).date()), name)]
+    today = queries.org_today(now)
+    for team in settings.teams:
+        report = queries.team_report(team.name, today)
+        if report is not None:
+            parts += ["", f"/focus team {team.name}", team_focus_text(report)]
+    return "\n".join(parts)

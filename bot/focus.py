@@ -1,0 +1,205 @@
+"""Focus Time queries for Slack, the alert job, the CLI and the demo: store -> metrics.
+
+Everything here reads the per person-day rollups (`focus_days`), never raw heartbeats.
+Presentation layers call these and render; none of them touches SQL or the rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Settings
+from bot.metrics.focus import TeamFocus, average_focus, recent_workdays, team_focus
+from bot.models import FocusDay
+from bot.store import Store, from_db_time
+
+log = logging.getLogger(__name__)
+
+PROFILE_MAX_AGE = timedelta(days=7)  # a cached Slack timezone older than this is asked again
+
+
+@dataclass(frozen=True)
+class PersonFocus:
+    """One person's figures over the window: one entry per workday, None = no data."""
+
+    slack_user_id: str
+    window: tuple[date, ...]
+    days: tuple[FocusDay | None, ...]
+    average_seconds: float | None  # over the days with data; None without any
+    days_with_data: int
+    threshold_seconds: float
+
+    @property
+    def below(self) -> bool:
+        """True when there is data and the average is under the line."""
+        return self.average_seconds is not None and self.average_seconds < self.threshold_seconds
+
+    @property
+    def has_data(self) -> bool:
+        return self.days_with_data > 0
+
+
+@dataclass(frozen=True)
+class TeamReport:
+    """A team's aggregates over a window; `below_people` is filled only when the org shares
+    individual figures with leads (`focus.share_individuals_with_leads`)."""
+
+    team: str
+    window: tuple[date, ...]
+    focus: TeamFocus
+    threshold_seconds: float
+    below_people: tuple[str, ...] = ()
+
+
+class FocusQueries:
+    """Read-side of Focus Time, bound to a store and the settings."""
+
+    def __init__(self, store: Store, settings: Settings):
+        self.store = store
+        self.settings = settings
+        self.threshold_seconds = settings.focus.threshold_hours * 3600.0
+
+    # -- windows -----------------------------------------------------------------------------
+
+    def window(self, today: date, count: int | None = None) -> tuple[date, ...]:
+        """The last `count` (default `focus.window_workdays`) workdays before `today`."""
+        n = self.settings.focus.window_workdays if count is None else count
+        return tuple(recent_workdays(today, self.settings.workday_numbers, n))
+
+    def org_today(self, now: datetime) -> date:
+        return now.astimezone(self.settings.tz).date()
+
+    # -- one person ----------------------------------------------------------------------------
+
+    def person(self, slack_user_id: str, today: date) -> PersonFocus:
+        """The person's figures for the window ending before their local `today`."""
+        window = self.window(today)
+        if not window:
+            return PersonFocus(slack_user_id, (), (), None, 0, self.threshold_seconds)
+        rows = {r.day: r for r in self.store.focus_days(window[0], window[-1], [slack_user_id])}
+        average, n = average_focus({d: r.focus_seconds for d, r in rows.items()}, window)
+        return PersonFocus(
+            slack_user_id=slack_user_id,
+            window=window,
+            days=tuple(rows.get(d) for d in window),
+            average_seconds=average,
+            days_with_data=n,
+            threshold_seconds=self.threshold_seconds,
+        )
+
+    # -- teams ---------------------------------------------------------------------------------
+
+    def team(self, name: str, today: date) -> TeamFocus | None:
+        """Aggregates of the `[[team]]` called `name` over the window; None for an unknown team."""
+        report = self.team_report(name, today)
+        return report.focus if report else None
+
+    def team_report(self, name: str, today: date) -> TeamReport | None:
+        """`team` plus the window, and who is below the line only when the org opted in."""
+        team = self.settings.team_named(name)
+        if team is None:
+            return None
+        window = self.window(today)
+        members = list(dict.fromkeys(team.members))
+        rows = self.store.focus_days(window[0], window[-1], members) if window and members else []
+        aggregate = team_focus(rows, members, window, self.threshold_seconds)
+        below: tuple[str, ...] = ()
+        if self.settings.focus.share_individuals_with_leads:
+            below = tuple(self._below(rows, members, window))
+        return TeamReport(team.name, window, aggregate, self.threshold_seconds, below)
+
+    def _below(self, rows: Sequence[FocusDay], members: Sequence[str], window: Sequence[date]) -> list[str]:
+        per_person: dict[str, dict[date, float]] = {m: {} for m in members}
+        for r in rows:
+            if r.slack_user_id in per_person:
+                per_person[r.slack_user_id][r.day] = r.focus_seconds
+        out = []
+        for member, days in per_person.items():
+            average, _ = average_focus(days, window)
+            if average is not None and average < self.threshold_seconds:
+                out.append(member)
+        return out
+
+    # -- exports -------------------------------------------------------------------------------
+
+    def rows(self, start: date, end: date) -> list[FocusDay]:
+        """Every person-day with data, start <= day <= end (for exports)."""
+        return self.store.focus_days(start, end)
+
+    # -- people ----------------------------------------------------------------------------------
+
+    def researchers(self, client: WebClient) -> list[str]:
+        """Members of `focus.researcher_groups` (handles or IDs) plus `focus.researchers`, once each.
+
+        A group Slack does not know, or a failing lookup, is logged and skipped: the explicit
+        researchers are still returned.
+        """
+        found: list[str] = []
+        wanted = [g.lstrip("@").lower() for g in self.settings.focus.researcher_groups]
+        if wanted:
+            try:
+                groups = client.usergroups_list().get("usergroups") or []
+            except SlackApiError as exc:
+                log.warning("usergroups.list failed: %s", exc.response.get("error"))
+                groups = []
+            by_name = {}
+            for g in groups:
+                by_name[str(g.get("handle", "")).lower()] = g["id"]
+                by_name[str(g["id"]).lower()] = g["id"]
+            for handle in wanted:
+                group_id = by_name.get(handle)
+                if group_id is None:
+                    if groups:
+                        log.warning("focus.researcher_groups: no Slack user group %r", handle)
+                    continue
+                try:
+                    found.extend(client.usergroups_users_list(usergroup=group_id).get("users") or [])
+                except SlackApiError as exc:
+                    log.warning("usergroups.users.list failed for %s: %s", handle, exc.response.get("error"))
+        found.extend(self.settings.focus.researchers)
+        return list(dict.fromkeys(found))
+
+    def timezone(self, slack_user_id: str, client: WebClient | None, now: datetime) -> ZoneInfo:
+        """The person's Slack timezone: the cached profile, refreshed from `users.info` when
+        missing or older than a week; the organisation's when Slack cannot tell."""
+        profile = self.store.profile(slack_user_id)
+        fresh = profile is not None and profile.get("tz") and _age(profile, now) < PROFILE_MAX_AGE
+        if not fresh and client is not None:
+            user = _users_info(client, slack_user_id)
+            if user:
+                name = user.get("real_name") or user.get("name")
+                self.store.save_profile(slack_user_id, name, user.get("tz"), now)
+                profile = {"tz": user.get("tz"), "name": name}
+        return _zone((profile or {}).get("tz"), self.settings.tz)
+
+    def name(self, slack_user_id: str) -> str | None:
+        """The cached Slack name of a person, if any."""
+        profile = self.store.profile(slack_user_id)
+        return (profile or {}).get("name")
+
+
+def _age(profile: dict, now: datetime) -> timedelta:
+    updated = from_db_time(profile.get("updated_at"))
+    return now - updated if updated else timedelta.max
+
+
+def _users_info(client: WebClient, user_id: str) -> dict:
+    try:
+        return client.users_info(user=user_id).get("user") or {}
+    except SlackApiError as exc:
+        log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
+        return {}
+
+
+def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else default
+    except (ZoneInfoNotFoundError, ValueError):
+        return default

@@ -1,0 +1,342 @@
+"""WakaTime-compatible heartbeat ingest: `POST /api/v1/users/current/heartbeats[.bulk]`.
+
+The IDE plugins (through wakatime-cli, or the legacy pure-Python `wakatime` client) post a
+JSON array of heartbeats to `api_url` with `Authorization: Basic base64(api_key)` and read
+back `{"responses": [[{"data": {...}}, 201], [{"error": "..."}, 400], ...]}`, one pair per
+heartbeat in input order. A 400 pair means "do not retry this one"; a 401 or 5xx makes the
+client keep the heartbeats in its offline queue and send them again later.
+
+The body is parsed here rather than by pydantic so every error has WakaTime's shapes: per
+item for a bulk post, a plain `{"error": ...}` when nothing in it is usable.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import math
+import re
+import sqlite3
+from typing import Any, Mapping, Sequence
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from bot.clock import Clock, utc_now
+from bot.config import Settings
+from bot.focus_rollup import record_heartbeats
+from bot.models import Heartbeat
+from bot.store import Store
+from bot.store.focus import heartbeat_id
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024  # 1 MiB; WakaTime's own bulk limit is 25 heartbeats a post
+MAX_FUTURE_SECONDS = 3600.0
+ENTITY_TYPES = ("file", "app", "domain", "url")
+MAX_ENTITY_CHARS = 4096
+MAX_TEXT_CHARS = 1024
+_OPTIONAL_TEXT = ("category", "project", "branch", "language")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+SINGLE_PATHS = (
+    "/api/v1/users/current/heartbeats",
+    "/api/heartbeat",
+    "/api/heartbeats",
+    "/api/v1/heartbeats",
+    "/api/compat/wakatime/v1/users/current/heartbeats",
+)
+BULK_PATHS = (
+    "/api/v1/users/current/heartbeats.bulk",
+    "/api/v1/heartbeats.bulk",
+    "/api/compat/wakatime/v1/users/current/heartbeats.bulk",
+)
+
+
+class InvalidHeartbeat(ValueError):
+    """One heartbeat cannot be stored; the message starts with the field at fault."""
+
+
+# -- parsing --------------------------------------------------------------------------------
+
+
+def _text(item: Mapping[str, Any], field: str, limit: int = MAX_TEXT_CHARS) -> str | None:
+    value = item.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidHeartbeat(f"{field}: expected a string or null (got {type(value).__name__})")
+    if len(value) > limit:
+        raise InvalidHeartbeat(f"{field}: longer than {limit} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate such as "\ud800" (valid JSON, not storable)
+        raise InvalidHeartbeat(f"{field}: not valid Unicode") from None
+    return value.strip() or None
+
+
+def parse_heartbeat(
+    item: Any,
+    slack_user_id: str,
+    *,
+    now: float,
+    max_age_seconds: float,
+    user_agent: str | None = None,
+    machine: str | None = None,
+) -> Heartbeat:
+    """Validate one WakaTime heartbeat object; InvalidHeartbeat names the field at fault.
+
+    Required as WakaTime requires them: `entity` (non-empty string) and `time` (epoch
+    seconds, a number). `type` defaults to "file" when a client leaves it out (the legacy
+    client and wakatime-cli always send it) but must be one of file/app/domain/url when
+    given. `user_agent` and `machine` fall back to the request's `User-Agent` and
+    `X-Machine-Name` headers. `time` older than `max_age_seconds` or more than an hour
+    ahead of `now` is refused.
+    """
+    if not isinstance(item, dict):
+        raise InvalidHeartbeat(f"heartbeat: expected a JSON object (got {type(item).__name__})")
+    if not isinstance(item.get("entity"), str):
+        raise InvalidHeartbeat("entity: required, a non-empty string")
+    entity = _text(item, "entity", MAX_ENTITY_CHARS)
+    if entity is None:
+        raise InvalidHeartbeat("entity: required, a non-empty string")
+    t = item.get("time")
+    try:
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t := float(t)):
+            raise ValueError
+    except (ValueError, OverflowError):  # OverflowError: an integer too large for a float
+        raise InvalidHeartbeat("time: required, a number of epoch seconds (e.g. 1767225600.25)") from None
+    if t < now - max_age_seconds:
+        days = round(max_age_seconds / 86400)
+        raise InvalidHeartbeat(f"time: older than {days} days (the heartbeat retention); not stored")
+    if t > now + MAX_FUTURE_SECONDS:
+        raise InvalidHeartbeat("time: more than 1 hour in the future; check the machine's clock")
+    kind = item.get("type")
+    if kind is None:
+        kind = "file"
+    elif kind not in ENTITY_TYPES:
+        raise InvalidHeartbeat(f"type: expected one of {', '.join(ENTITY_TYPES)} (got {str(kind)[:40]!r})")
+    is_write = item.get("is_write")
+    if is_write is None:
+        is_write = False
+    elif not isinstance(is_write, bool):
+        if isinstance(is_write, int) and is_write in (0, 1):
+            is_write = bool(is_write)
+        else:
+            raise InvalidHeartbeat("is_write: expected true, false or null")
+    category, project, branch, language = (_text(item, f) for f in _OPTIONAL_TEXT)
+    editor = _text(item, "user_agent") or (user_agent or "")[:MAX_TEXT_CHARS] or None
+    host = _text(item, "machine") or (machine or "")[:MAX_TEXT_CHARS] or None
+    return Heartbeat(slack_user_id, t, entity, kind, category, project, branch, language,
+                     is_write, editor, host)
+
+
+def parse_heartbeats(
+    items: Sequence[Any], slack_user_id: str, *, now: float, max_age_seconds: float,
+    user_agent: str | None = None, machine: str | None = None,
+) -> list[Heartbeat | str]:
+    """Per item, in input order: the Heartbeat, or the reason (a str) it was refused."""
+    out: list[Heartbeat | str] = []
+    for item in items:
+        try:
+            out.append(parse_heartbeat(item, slack_user_id, now=now, max_age_seconds=max_age_seconds,
+                                       user_agent=user_agent, machine=machine))
+        except InvalidHeartbeat as exc:
+            out.append(str(exc))
+    return out
+
+
+def heartbeat_data(hb: Heartbeat) -> dict[str, Any]:
+    """The `data` WakaTime answers for a stored heartbeat (wakatime-cli reads it back)."""
+    return {
+        "id": heartbeat_id(hb),
+        "entity": hb.entity,
+        "type": hb.type,
+        "time": hb.time,
+        "category": hb.category,
+        "project": hb.project,
+        "branch": hb.branch,
+        "language": hb.language,
+        "is_write": hb.is_write,
+        "user_agent": hb.editor or "",
+    }
+
+
+# -- authentication -------------------------------------------------------------------------
+
+
+def _decode_b64(token: str) -> str | None:
+    try:
+        return base64.b64decode(token + "=" * (-len(token) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def api_key_candidates(authorization: str | None, query_key: str | None) -> list[str]:
+    """The UUID-shaped keys a request may carry, in the forms WakaTime clients send them:
+    `Basic base64(key)` (also `base64(key:)`), `Bearer base64(key)`, `Bearer key`, `?api_key=`."""
+    raw: list[str] = []
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() in ("basic", "bearer") and token:
+        decoded = _decode_b64(token)
+        if decoded is not None:
+            raw.extend(decoded.split(":"))
+        raw.append(token)
+    if query_key:
+        raw.append(query_key)
+    keys: list[str] = []
+    for value in raw:
+        value = value.strip()
+        if _UUID.match(value) and value.lower() not in keys:
+            keys.append(value.lower())
+    return keys
+
+
+def authenticate(store: Store, authorization: str | None, query_key: str | None) -> str | None:
+    """The Slack user of the first active key the request carries, or None."""
+    for key in api_key_candidates(authorization, query_key):
+        user = store.user_for_api_key(key)
+        if user is not None:
+            return user
+    return None
+
+
+# -- HTTP -----------------------------------------------------------------------------------
+
+
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Basic realm="Research Bridge"'} if status == 401 else None
+    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it grows past `limit` (whatever Content-Length said)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_HEARTBEAT_SCHEMA = {
+    "type": "object",
+    "required": ["entity", "time"],
+    "properties": {
+        "entity": {"type": "string", "description": "File path, app or domain"},
+        "time": {"type": "number", "description": "Epoch seconds (UTC), with fraction"},
+        "type": {"type": "string", "enum": list(ENTITY_TYPES), "default": "file"},
+        "category": {"type": "string", "nullable": True},
+        "project": {"type": "string", "nullable": True},
+        "branch": {"type": "string", "nullable": True},
+        "language": {"type": "string", "nullable": True},
+        "is_write": {"type": "boolean", "nullable": True},
+        "user_agent": {"type": "string", "nullable": True, "description": "Editor and plugin"},
+    },
+}
+_OPENAPI = {
+    "parameters": [{"name": "api_key", "in": "query", "required": False, "schema": {"type": "string"},
+                    "description": "The key, for clients that cannot send an Authorization header"}],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "oneOf": [_HEARTBEAT_SCHEMA, {"type": "array", "items": _HEARTBEAT_SCHEMA}]}}}},
+}
+_DESCRIPTION = """WakaTime-compatible heartbeat ingest for the IDE plugins: put
+`api_url = https://HOST/api/v1/users/current/heartbeats.bulk` and the key from `/focus setup`
+(or `research-bridge keys create`) in `~/.wakatime.cfg`.
+
+Auth: `Authorization: Basic base64(key)` (as WakaTime clients send it), `Bearer base64(key)`,
+`Bearer key`, or `?api_key=key`. A missing, unknown or revoked key gets 401 and nothing is stored.
+
+Body: one heartbeat object or an array of them (at most 1 MiB, else 413). The answer is 201
+with `{"responses": [[{"data": {...}}, 201] | [{"error": "..."}, 400], ...]}` in input order
+(a single object posted to a non-bulk path gets `{"data": {...}}`). Heartbeats older than the
+retention or more than an hour in the future are refused per item. When no item is valid the
+answer is a plain 400 with the reasons. A heartbeat sent twice is stored once."""
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    201: {"description": "Stored (per-item results in `responses`)"},
+    400: {"description": "Malformed JSON, or no valid heartbeat"},
+    401: {"description": "Missing, unknown or revoked API key"},
+    413: {"description": "Body larger than 1 MiB"},
+}
+
+
+def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> APIRouter:
+    """The heartbeat endpoints, on every path WakaTime-compatible servers accept."""
+    router = APIRouter(tags=["heartbeats"])
+    max_age = settings.focus.heartbeat_retention_days * 86400.0
+
+    async def ingest(request: Request, bulk_path: bool) -> JSONResponse:
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return _error(413, f"body larger than {MAX_BODY_BYTES} bytes; send at most 25 heartbeats a post")
+        authorization = request.headers.get("authorization")
+        query_key = request.query_params.get("api_key")
+        if not authorization and not query_key:
+            return _error(401, "missing API key: send Authorization: Basic base64(api_key) or ?api_key=")
+        user = await run_in_threadpool(authenticate, store, authorization, query_key)
+        if user is None:
+            return _error(401, "invalid or revoked API key")
+        body = await _read_body(request, MAX_BODY_BYTES)
+        if body is None:
+            return _error(413, f"body larger than {MAX_BODY_BYTES} bytes; send at most 25 heartbeats a post")
+        try:
+            payload = json.loads(body, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            return _error(400, f"body is not valid JSON: {str(exc)[:200]}")
+        single = isinstance(payload, dict)
+        if not single and not isinstance(payload, list):
+            return _error(400, "body must be a heartbeat object or an array of heartbeat objects")
+        items = [payload] if single else payload
+        if not items:
+            return _error(400, "body holds no heartbeats")
+        now = clock()
+        parsed = parse_heartbeats(items, user, now=now.timestamp(), max_age_seconds=max_age,
+                                  user_agent=request.headers.get("user-agent"),
+                                  machine=request.headers.get("x-machine-name"))
+        valid = [p for p in parsed if isinstance(p, Heartbeat)]
+        if not valid:
+            reasons = [f"#{i}: {p}" for i, p in enumerate(parsed)]
+            log.info("heartbeats of %s refused: %s", user, "; ".join(reasons[:5]))
+            return _error(400, parsed[0] if single else "no valid heartbeat: " + "; ".join(reasons[:10]),
+                          reasons=reasons)
+        try:
+            await run_in_threadpool(record_heartbeats, store, user, valid, settings, now)
+        except sqlite3.OperationalError as exc:  # e.g. database locked: clients queue and retry
+            log.error("heartbeats of %s not stored: %s", user, exc)
+            return _error(503, "temporarily unable to store heartbeats; retry later")
+        if single and not bulk_path:
+            return JSONResponse({"data": heartbeat_data(valid[0])}, status_code=201)
+        responses = [[{"data": heartbeat_data(p)}, 201] if isinstance(p, Heartbeat) else [{"error": p}, 400]
+                     for p in parsed]
+        return JSONResponse({"responses": responses}, status_code=201)
+
+    async def post_heartbeats(request: Request) -> JSONResponse:
+        return await ingest(request, bulk_path=False)
+
+    async def post_heartbeats_bulk(request: Request) -> JSONResponse:
+        return await ingest(request, bulk_path=True)
+
+    for path in SINGLE_PATHS + BULK_PATHS:
+        bulk = path in BULK_PATHS
+        main = path.startswith("/api/v1/users/current/")
+        router.add_api_route(
+            path,
+            post_heartbeats_bulk if bulk else post_heartbeats,
+            methods=["POST"],
+            status_code=201,
+            summary=("Send heartbeats in bulk" if bulk else "Send a heartbeat") + ("" if main else " (alias)"),
+            description=_DESCRIPTION if main else f"Same as `POST {BULK_PATHS[0] if bulk else SINGLE_PATHS[0]}`.",
+            responses=_RESPONSES,
+            openapi_extra=_OPENAPI,
+            response_class=JSONResponse,
+        )
+    return router

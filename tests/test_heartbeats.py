@@ -1,0 +1,538 @@
+"""WakaTime-compatible heartbeat ingest over HTTP, as the IDE plugins send it; the rollups it
+maintains; the prune job; `research-bridge keys create|revoke`."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+import re
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from bot.cli_keys import keys
+from bot.config import settings_from_mapping
+from bot.focus_rollup import prune_heartbeats_job, rebuild_rollups, record_heartbeats
+from bot.keys import issue_key, revoke_keys
+from bot.models import Heartbeat
+from bot.sources.heartbeats import BULK_PATHS, SINGLE_PATHS
+from bot.store import Store
+from bot.web import create_web_app
+from tests.live import serve
+
+UTC = timezone.utc
+NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)  # a Wednesday
+T = NOW.timestamp()
+ADA = "U0ADA0001"
+BOB = "U0BOB0002"
+BULK = "/api/v1/users/current/heartbeats.bulk"
+SINGLE = "/api/v1/users/current/heartbeats"
+UA = "wakatime/13.1.0 (Linux-6.1-x86_64) Python3.9.18.final.0 vscode/1.85.0 vscode-wakatime/24.0.0"
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def make_settings():
+    return settings_from_mapping({"timezone": "UTC", "streams": {"research": ["research-*"]}}, {})
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    return Store(tmp_path / "bridge.db")
+
+
+@pytest.fixture
+def client(store) -> TestClient:
+    return TestClient(create_web_app(make_settings(), store, clock=lambda: NOW))
+
+
+@pytest.fixture
+def key(store) -> str:
+    return issue_key(store, ADA, NOW)
+
+
+def basic(key: str) -> str:
+    return "Basic " + base64.b64encode(key.encode()).decode()
+
+
+def beat(t: float, entity: str = "/home/ada/research-x/model.py", **extra) -> dict:
+    """A heartbeat as the legacy client and wakatime-cli serialise it (extra fields included)."""
+    return {"entity": entity, "type": "file", "category": "coding", "time": t, "project": "research-x",
+            "branch": "main", "language": "Python", "is_write": False, "dependencies": ["torch"],
+            "lines": 120, "lineno": 14, "cursorpos": 3, "user_agent": UA, **extra}
+
+
+def post(client: TestClient, body, key: str | None, path: str = BULK, *, auth: str = "basic", headers=None):
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    h = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": UA,
+         "X-Machine-Name": "ada-laptop", **(headers or {})}
+    params = {}
+    if key is not None:
+        if auth == "basic":
+            h["Authorization"] = basic(key)
+        elif auth == "query":
+            params["api_key"] = key
+    return client.post(path, content=content, headers=h, params=params)
+
+
+def stored(store: Store, user: str = ADA) -> list[Heartbeat]:
+    return store.heartbeats_between(user, 0, 1e12)
+
+
+def day_row(store: Store, day: date, user: str = ADA):
+    rows = store.focus_days(day, day, [user])
+    return rows[0] if rows else None
+
+
+# -- the happy paths, exactly as clients send them ---------------------------------------------
+
+
+def test_bulk_post_as_the_legacy_client_sends_it(client, store, key):
+    body = [beat(T - 300), beat(T - 120, is_write=True), beat(T - 60, entity="/home/ada/research-x/train.py")]
+    r = post(client, body, key)
+    assert r.status_code == 201
+    responses = r.json()["responses"]
+    assert [status for _, status in responses] == [201, 201, 201]
+    first = responses[0][0]["data"]
+    assert set(responses[0][0]) == {"data"}
+    assert first["entity"] == "/home/ada/research-x/model.py" and first["time"] == T - 300
+    assert first["type"] == "file" and first["project"] == "research-x" and first["user_agent"] == UA
+    assert re.fullmatch(r"[0-9a-f]{32}", first["id"])
+    assert len({resp[0]["data"]["id"] for resp in responses}) == 3
+    rows = stored(store)
+    assert [(h.time, h.entity.rsplit("/", 1)[1], h.is_write) for h in rows] == [
+        (T - 300, "model.py", False), (T - 120, "model.py", True), (T - 60, "train.py", False)]
+    assert {(h.slack_user_id, h.editor, h.machine, h.language, h.branch, h.category) for h in rows} == {
+        (ADA, UA, "ada-laptop", "Python", "main", "coding")}
+
+
+def test_single_object_on_the_plain_path_is_answered_with_data(client, store, key):
+    r = post(client, beat(T - 30), key, SINGLE)
+    assert r.status_code == 201
+    assert set(r.json()) == {"data"}
+    assert r.json()["data"]["entity"] == "/home/ada/research-x/model.py"
+    assert len(stored(store)) == 1
+
+
+def test_single_object_on_the_bulk_path_is_answered_with_responses(client, store, key):
+    r = post(client, beat(T - 30), key, BULK)
+    assert r.status_code == 201
+    assert [status for _, status in r.json()["responses"]] == [201]
+
+
+def test_header_fallbacks_and_lenient_defaults(client, store, key):
+    minimal = {"entity": "Slack", "time": T - 10}  # no type, no user_agent: a minimal plugin
+    r = post(client, [minimal, {"entity": "x.py", "time": int(T) - 5, "is_write": 1, "machine": "gpu-box"}], key)
+    assert r.status_code == 201
+    a, b = stored(store)
+    assert (a.type, a.editor, a.machine, a.is_write) == ("file", UA, "ada-laptop", False)
+    assert (b.time, b.is_write, b.machine) == (float(int(T) - 5), True, "gpu-box")
+
+
+@pytest.mark.parametrize("auth", ["basic", "basic-colon", "bearer-b64", "bearer", "query", "basic-upper"])
+def test_every_way_wakatime_clients_send_the_key(client, store, key, auth):
+    headers = {
+        "basic": {"Authorization": basic(key)},
+        "basic-colon": {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()},
+        "bearer-b64": {"Authorization": "Bearer " + base64.b64encode(key.encode()).decode()},
+        "bearer": {"Authorization": f"Bearer {key}"},
+        "query": {},
+        "basic-upper": {"Authorization": basic(key.upper())},
+    }[auth]
+    r = post(client, [beat(T - 30)], key if auth == "query" else None, auth="query", headers=headers)
+    assert r.status_code == 201, r.text
+    assert [h.slack_user_id for h in stored(store)] == [ADA]
+
+
+@pytest.mark.parametrize("path", SINGLE_PATHS + BULK_PATHS)
+def test_every_path_variant_accepts_heartbeats(client, store, key, path):
+    r = post(client, [beat(T - 30), beat(T - 20)], key, path)
+    assert r.status_code == 201
+    assert [s for _, s in r.json()["responses"]] == [201, 201]
+    assert len(stored(store)) == 2
+
+
+def test_the_openapi_schema_documents_the_endpoints(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in SINGLE_PATHS + BULK_PATHS:
+        assert "post" in paths[path]
+    doc = paths[BULK]["post"]
+    assert doc["summary"] == "Send heartbeats in bulk"
+    assert "Basic base64(key)" in doc["description"] and {"201", "400", "401", "413"} <= set(doc["responses"])
+    assert "oneOf" in doc["requestBody"]["content"]["application/json"]["schema"]
+
+
+# -- authentication -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("authorization", [
+    None, "Basic " + base64.b64encode(str(uuid.uuid4()).encode()).decode(), f"Bearer {uuid.uuid4()}",
+    "Basic not-base64!!", "Token abc", "Basic ", "Basic " + base64.b64encode(b"\xff\xfe").decode(),
+])
+def test_missing_or_wrong_key_is_401_and_nothing_is_stored(client, store, key, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    r = post(client, [beat(T - 30)], None, headers=headers)
+    assert r.status_code == 401
+    assert "error" in r.json()
+    assert stored(store) == []
+    assert store.count("focus_days") == 0
+
+
+def test_wrong_query_key_is_401(client, store, key):
+    assert post(client, [beat(T - 30)], str(uuid.uuid4()), auth="query").status_code == 401
+    assert stored(store) == []
+
+
+def test_revoked_key_is_401_and_nothing_is_stored(client, store, key):
+    assert post(client, [beat(T - 60)], key).status_code == 201
+    revoke_keys(store, ADA, NOW)
+    r = post(client, [beat(T - 30)], key)
+    assert r.status_code == 401 and r.json() == {"error": "invalid or revoked API key"}
+    assert [h.time for h in stored(store)] == [T - 60]
+
+
+def test_each_key_stores_for_its_own_person(client, store, key):
+    bob_key = issue_key(store, BOB, NOW)
+    assert post(client, [beat(T - 30)], bob_key).status_code == 201
+    assert stored(store, ADA) == [] and [h.slack_user_id for h in stored(store, BOB)] == [BOB]
+
+
+# -- bad input: a clear 4xx, never a 500, nothing half-stored ---------------------------------------
+
+
+@pytest.mark.parametrize("body, fragment", [
+    (b"{not json", "not valid JSON"),
+    (b"", "not valid JSON"),
+    (b'[{"entity": "a.py", "time": NaN}]', "not valid JSON"),
+    (b"\xff\xfe\x00", "not valid JSON"),
+    (b"[" * 200_000 + b"]" * 200_000, "not valid JSON"),
+    (b'"a string"', "heartbeat object or an array"),
+    (b"42", "heartbeat object or an array"),
+    (b"[]", "no heartbeats"),
+])
+def test_malformed_bodies_get_400(client, store, key, body, fragment):
+    r = post(client, body, key)
+    assert r.status_code == 400
+    assert fragment in r.json()["error"]
+    assert stored(store) == []
+
+
+@pytest.mark.parametrize("item, field", [
+    ({"time": T - 30}, "entity"),
+    ({"entity": "  ", "time": T - 30}, "entity"),
+    ({"entity": 5, "time": T - 30}, "entity"),
+    ({"entity": "a.py"}, "time"),
+    ({"entity": "a.py", "time": "1767225600"}, "time"),
+    ({"entity": "a.py", "time": True}, "time"),
+    ({"entity": "a.py", "time": 1e308}, "time"),
+    (b'{"entity": "a.py", "time": 1%s}' % (b"0" * 400), "time"),
+    ({"entity": "a.py", "time": T - 30, "type": "bogus"}, "type"),
+    ({"entity": "a.py", "time": T - 30, "is_write": "yes"}, "is_write"),
+    ({"entity": "a.py", "time": T - 30, "project": {"name": "x"}}, "project"),
+    ({"entity": "a.py", "time": T - 30, "branch": ["main"]}, "branch"),
+    ({"entity": "a.py", "time": T - 30, "language": 3}, "language"),
+    ({"entity": "a.py", "time": T - 30, "category": 1}, "category"),
+    ({"entity": "x" * 5000, "time": T - 30}, "entity"),
+    ({"entity": "a\ud800.py", "time": T - 30}, "entity"),
+    ({"entity": "a.py", "time": T - 30, "project": "research-\udfff"}, "project"),
+    ({"entity": "a.py", "time": T - 30, "user_agent": 7}, "user_agent"),
+    (None, "heartbeat"),
+    ([beat(T)], "heartbeat"),
+])
+def test_all_invalid_is_a_plain_400_naming_the_field(client, store, key, item, field):
+    r = post(client, b"[" + item + b"]" if isinstance(item, bytes) else [item], key)
+    assert r.status_code == 400
+    body = r.json()
+    assert "responses" not in body
+    assert f"#0: {field}:" in body["error"] and body["reasons"][0].startswith(f"#0: {field}:")
+    assert stored(store) == []
+
+
+def test_single_invalid_object_gets_its_reason(client, store, key):
+    r = post(client, {"entity": "a.py", "time": T + 7200}, key, SINGLE)
+    assert r.status_code == 400
+    assert r.json()["error"].startswith("time: more than 1 hour in the future")
+
+
+def test_mixed_batch_answers_per_item_and_stores_only_the_valid(client, store, key):
+    body = [beat(T - 50), {"entity": "a.py"}, beat(T - 40), beat(T - 30, type="spaceship")]
+    r = post(client, body, key)
+    assert r.status_code == 201
+    responses = r.json()["responses"]
+    assert [s for _, s in responses] == [201, 400, 201, 400]
+    assert responses[1][0]["error"].startswith("time:") and responses[3][0]["error"].startswith("type:")
+    assert responses[0][0]["data"]["time"] == T - 50 and responses[2][0]["data"]["time"] == T - 40
+    assert [h.time for h in stored(store)] == [T - 50, T - 40]
+
+
+def test_too_old_and_too_far_ahead_are_refused_per_item(client, store, key):
+    day = 86400
+    body = [beat(T - 30 * day - 60), beat(T - 30 * day + 60), beat(T + 3540), beat(T + 3660)]
+    r = post(client, body, key)
+    assert r.status_code == 201
+    responses = r.json()["responses"]
+    assert [s for _, s in responses] == [400, 201, 201, 400]
+    assert responses[0][0]["error"] == "time: older than 30 days (the heartbeat retention); not stored"
+    assert responses[3][0]["error"].startswith("time: more than 1 hour in the future")
+    assert [h.time for h in stored(store)] == [T - 30 * day + 60, T + 3540]
+
+
+def test_oversized_body_with_content_length_is_413(client, store, key):
+    body = json.dumps([beat(T - 30, entity="/x/" + "a" * 4000) for _ in range(300)]).encode()
+    assert len(body) > 1024 * 1024
+    r = post(client, body, key)
+    assert r.status_code == 413 and "error" in r.json()
+    assert stored(store) == []
+
+
+def test_oversized_chunked_body_without_content_length_is_413(store, key):
+    """Over real HTTP (uvicorn): a chunked body has no Content-Length; its size is counted."""
+    chunk = json.dumps(beat(T - 30, entity="/x/" + "a" * 4000)).encode()
+    pieces = [b"["] + [chunk + b","] * 300 + [chunk + b"]"]
+    app = create_web_app(make_settings(), store, clock=lambda: NOW)
+    with serve(app) as url:
+        r = httpx.post(url + BULK, content=iter(pieces), headers={"Authorization": basic(key)})
+        assert "content-length" not in {k.lower() for k in r.request.headers}
+        assert r.status_code == 413
+        small = httpx.post(url + BULK, content=iter([json.dumps([beat(T - 30)]).encode()]),
+                           headers={"Authorization": basic(key)})
+        assert small.status_code == 201
+    assert len(stored(store)) == 1
+
+
+def test_duplicates_are_stored_once_and_still_answered_201(client, store, key):
+    first = post(client, [beat(T - 30), beat(T - 30), beat(T - 20)], key)
+    again = post(client, [beat(T - 30), beat(T - 20)], key)
+    assert [s for _, s in first.json()["responses"]] == [201, 201, 201]
+    assert [s for _, s in again.json()["responses"]] == [201, 201]
+    assert first.json()["responses"][0][0]["data"]["id"] == again.json()["responses"][0][0]["data"]["id"]
+    assert [h.time for h in stored(store)] == [T - 30, T - 20]
+
+
+# -- rollups maintained as heartbeats arrive ---------------------------------------------------------
+
+
+def session(start: float, minutes: int, step: int = 2, **extra) -> list[dict]:
+    """Heartbeats every `step` minutes from `start` for `minutes` (both ends included)."""
+    return [beat(start + m * 60, **extra) for m in range(0, minutes + 1, step)]
+
+
+def test_rollup_of_an_out_of_order_batch_equals_the_in_order_one(client, store, key):
+    start = T - 3 * 3600
+    beats = session(start, 40)
+    random.Random(7).shuffle(beats)
+    assert post(client, beats, key).status_code == 201
+    row = day_row(store, NOW.date())
+    assert (row.focus_seconds, row.active_seconds, row.research_seconds, row.blocks) == (2400, 2400, 2400, 1)
+
+
+def test_a_late_heartbeat_joining_two_sessions_makes_a_focus_block(client, store, key):
+    start = T - 4 * 3600
+    post(client, session(start, 20) + session(start + 40 * 60, 20), key)  # 20 min, 20-min gap, 20 min
+    row = day_row(store, NOW.date())
+    assert (row.focus_seconds, row.active_seconds, row.blocks) == (0, 2400, 0)
+    post(client, [beat(start + 30 * 60)], key)  # arrives late: both gaps are now 10 min
+    row = day_row(store, NOW.date())
+    assert (row.focus_seconds, row.active_seconds, row.blocks) == (3600, 3600, 1)
+
+
+def test_a_late_heartbeat_after_midnight_recomputes_the_day_before(client, store, key):
+    """In the person's own timezone: 23:30-23:50 and 00:10-00:25 are joined by 00:00."""
+    store.save_profile(ADA, "Ada", "America/New_York", NOW)
+    ny = datetime(2026, 3, 3, 23, 30, tzinfo=__import__("zoneinfo").ZoneInfo("America/New_York")).timestamp()
+    post(client, session(ny, 20) + session(ny + 40 * 60, 15, step=5), key)
+    day1, day2 = date(2026, 3, 3), date(2026, 3, 4)
+    assert (day_row(store, day1).focus_seconds, day_row(store, day2).focus_seconds) == (0, 0)
+    post(client, [beat(ny + 30 * 60)], key)  # 00:00 local, on day 2
+    a, b = day_row(store, day1), day_row(store, day2)
+    assert (a.focus_seconds, a.blocks, b.focus_seconds, b.blocks) == (1800, 1, 1500, 1)
+
+
+def test_late_heartbeats_completing_a_block_that_began_before_midnight(store):
+    """23:50-00:10 (20 min) is no block; 00:20 then 00:30 arrive: 23:50-00:30 is one, and the
+    10 minutes before midnight become focus time on a day the new heartbeats are not on."""
+    settings = make_settings()
+    midnight = datetime(2026, 3, 4, tzinfo=UTC).timestamp()
+    record_heartbeats(store, ADA, [Heartbeat(ADA, midnight + m * 60, "a.py") for m in (-10, 0, 10)], settings, NOW)
+    assert (day_row(store, date(2026, 3, 3)).focus_seconds, day_row(store, NOW.date()).focus_seconds) == (0, 0)
+    record_heartbeats(store, ADA, [Heartbeat(ADA, midnight + m * 60, "b.py") for m in (20, 30)], settings, NOW)
+    assert (day_row(store, date(2026, 3, 3)).focus_seconds, day_row(store, NOW.date()).focus_seconds) == (600, 1800)
+
+
+def test_a_long_session_from_the_day_before_is_read_whole(store):
+    """Recomputing a day loads the whole of a session that began hours before its midnight."""
+    settings = settings_from_mapping({"timezone": "UTC", "focus": {"min_block_minutes": 120}}, {})
+    midnight = datetime(2026, 3, 4, tzinfo=UTC).timestamp()
+    block = [Heartbeat(ADA, midnight - 7200 + m * 60, "a.py") for m in range(0, 131, 10)]  # 22:00-00:10
+    record_heartbeats(store, ADA, block, settings, NOW)
+    assert day_row(store, NOW.date()).focus_seconds == 600
+    record_heartbeats(store, ADA, [Heartbeat(ADA, midnight + 14 * 3600, "b.py")], settings, NOW)
+    row = day_row(store, NOW.date())
+    assert (row.focus_seconds, row.active_seconds, row.blocks) == (600, 600, 1)
+    assert day_row(store, date(2026, 3, 3)).focus_seconds == 7200
+
+
+@pytest.mark.parametrize("seed, timeout, min_block", [(1, 15, 30), (2, 15, 30), (3, 10, 20), (4, 15, 120), (5, 5, 30)])
+def test_rollups_after_any_arrival_order_equal_a_recomputation_from_scratch(tmp_path, seed, timeout, min_block):
+    """Random heartbeats around midnights (and the EU spring DST change), arriving in random
+    batches and orders, some twice: the stored rollups equal `focus_days` over everything."""
+    from zoneinfo import ZoneInfo
+
+    from bot.metrics.focus import FocusRules, focus_days
+
+    rng = random.Random(seed)
+    now = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)
+    settings = settings_from_mapping({"timezone": "Europe/Berlin", "streams": {"research": ["research-*"]},
+                                      "focus": {"heartbeat_timeout_minutes": timeout,
+                                                "min_block_minutes": min_block}}, {})
+    store = Store(tmp_path / f"r{seed}.db")
+    t, beats = datetime(2026, 3, 27, 20, 0, tzinfo=UTC).timestamp(), []
+    while t < datetime(2026, 3, 30, 2, 0, tzinfo=UTC).timestamp():
+        project = rng.choice(["research-x", "serving", None])
+        beats.append(Heartbeat(ADA, t, "a.py", project=project))
+        t += rng.choice([30, 60, 120, 300, 540, 700, 900, 1000, 1500, 4000])
+    arrivals = beats + rng.sample(beats, len(beats) // 5)
+    rng.shuffle(arrivals)
+    while arrivals:
+        size = rng.randint(1, 25)
+        record_heartbeats(store, ADA, arrivals[:size], settings, now)
+        arrivals = arrivals[size:]
+    expected = focus_days(ADA, beats, ZoneInfo("Europe/Berlin"), FocusRules.from_settings(settings))
+    assert len(expected) >= 3
+    def rounded(rows):
+        return [(r.day, *(round(x, 6) for x in r[2:6]), r.blocks) for r in rows]
+
+    assert rounded(store.focus_days(date(2026, 3, 1), date(2026, 4, 30), [ADA])) == rounded(expected)
+
+
+def test_an_unknown_profile_timezone_falls_back_to_the_organisations(client, store, key):
+    store.save_profile(ADA, "Ada", "Europe", NOW)  # not a zone (a directory of zones)
+    assert post(client, session(T - 3600, 30), key).status_code == 201
+    assert day_row(store, NOW.date()).focus_seconds == 1800
+
+
+def test_rebuild_rollups_moves_days_when_the_timezone_changes(store):
+    settings = make_settings()
+    beats = [Heartbeat(ADA, T - 20 * 3600 + m * 60, "a.py", project="research-x") for m in range(0, 41, 2)]
+    record_heartbeats(store, ADA, beats, settings, NOW)  # 19:00-19:40 UTC on 3 March
+    assert [(r.day, r.focus_seconds) for r in store.focus_days(date(2026, 3, 1), date(2026, 3, 5), [ADA])] == [
+        (date(2026, 3, 3), 2400)]
+    store.save_profile(ADA, "Ada", "Asia/Tokyo", NOW)  # 04:00-04:40 on 4 March there
+    assert rebuild_rollups(store, settings, ADA, NOW) == 1
+    assert [(r.day, r.focus_seconds) for r in store.focus_days(date(2026, 3, 1), date(2026, 3, 5), [ADA])] == [
+        (date(2026, 3, 4), 2400)]
+
+
+def test_prune_job_deletes_old_raw_heartbeats_and_keeps_rollups(store):
+    settings = make_settings()
+    then = NOW - timedelta(days=40)
+    old = [Heartbeat(ADA, then.timestamp() - 3600 + m * 60, "a.py") for m in range(0, 41, 2)]
+    recent = [Heartbeat(ADA, T - 3600 + m * 60, "a.py") for m in range(0, 31, 2)]
+    record_heartbeats(store, ADA, old, settings, then)
+    record_heartbeats(store, ADA, recent, settings, NOW)
+    before = store.focus_days(date(2026, 1, 1), date(2026, 12, 31), [ADA])
+    assert [(r.day, r.focus_seconds) for r in before] == [(then.date(), 2400), (NOW.date(), 1800)]
+
+    assert prune_heartbeats_job(store, settings, NOW) == len(old)
+    assert [h.time for h in stored(store)] == [h.time for h in recent]
+    assert store.focus_days(date(2026, 1, 1), date(2026, 12, 31), [ADA]) == before
+    # A straggler for the pruned day must not overwrite its rollup with partial data.
+    record_heartbeats(store, ADA, [Heartbeat(ADA, then.timestamp(), "late.py")], settings, NOW)
+    assert store.focus_days(date(2026, 1, 1), date(2026, 12, 31), [ADA]) == before
+
+
+def test_old_days_without_a_rollup_can_still_be_backfilled(store):
+    settings = make_settings()
+    then = NOW - timedelta(days=60)
+    record_heartbeats(store, ADA, [Heartbeat(ADA, then.timestamp() + m * 60, "a.py") for m in range(0, 31, 3)],
+                      settings, NOW)
+    assert day_row(store, then.date()).focus_seconds == 1800
+
+
+def test_prune_keeps_heartbeats_inside_the_retention(store):
+    settings = make_settings()
+    inside = Heartbeat(ADA, (NOW - timedelta(days=30, hours=1)).timestamp(), "a.py")
+    record_heartbeats(store, ADA, [inside], settings, NOW - timedelta(days=30, hours=1))
+    assert prune_heartbeats_job(store, settings, NOW) == 0
+    assert stored(store) == [inside]
+
+
+# -- research-bridge keys create / revoke -----------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    for name in ("BRIDGE_CONFIG", "BRIDGE_PUBLIC_URL", "SLACK_BOT_TOKEN", "JIRA_URL"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "bridge.toml"
+    config.write_text('timezone = "UTC"\n')
+    db = tmp_path / "cli.db"
+    monkeypatch.setenv("BRIDGE_DB", str(db))
+    return {"config": str(config), "db": db}
+
+
+def run_keys(cli_env, *args, env=None):
+    return CliRunner().invoke(keys, list(args), obj={"config": cli_env["config"]}, env=env, catch_exceptions=False)
+
+
+def test_keys_create_prints_the_key_once_and_stores_only_its_hash(cli_env):
+    result = run_keys(cli_env, "create", "--slack-user", ADA, "--host", "bridge.example.com")
+    assert result.exit_code == 0, result.output
+    found = re.findall(r"^api_key = (\S+)$", result.output, re.MULTILINE)
+    assert len(found) == 1
+    key = found[0]
+    assert UUID4.match(key)
+    assert result.output.count(key) == 1
+    assert "api_url = https://bridge.example.com/api/v1/users/current/heartbeats.bulk\n" in result.output
+    store = Store(cli_env["db"])
+    rows = list(store.db.query("SELECT * FROM api_keys"))
+    assert [(r["key_hash"], r["slack_user_id"], r["revoked_at"]) for r in rows] == [
+        (hashlib.sha256(key.encode()).hexdigest(), ADA, None)]
+    store.close()
+    for path in Path(cli_env["db"]).parent.glob("cli.db*"):
+        assert key.encode() not in path.read_bytes()
+
+
+def test_keys_create_host_from_environment_or_a_placeholder(cli_env):
+    from_env = run_keys(cli_env, "create", "--slack-user", ADA, env={"BRIDGE_PUBLIC_URL": "https://rb.corp.io/"})
+    assert "api_url = https://rb.corp.io/api/v1/users/current/heartbeats.bulk" in from_env.output
+    placeholder = run_keys(cli_env, "create", "--slack-user", ADA)
+    assert "api_url = https://YOUR-BRIDGE-HOST/api/v1/users/current/heartbeats.bulk" in placeholder.output
+
+
+@pytest.mark.parametrize("bad", ["u0ada0001", "C0123ABCD", "U0", "ada", "U0ADA 001"])
+def test_keys_commands_validate_the_slack_user_id(cli_env, bad):
+    for command in ("create", "revoke"):
+        result = run_keys(cli_env, command, "--slack-user", bad)
+        assert result.exit_code == 2
+        assert "not a Slack user ID" in result.output
+
+
+def test_keys_revoke_turns_the_plugin_away_and_create_replaces_old_keys(cli_env):
+    def key_of(result):
+        return re.search(r"^api_key = (\S+)$", result.output, re.MULTILINE)[1]
+
+    first = key_of(run_keys(cli_env, "create", "--slack-user", ADA))
+    kept = key_of(run_keys(cli_env, "create", "--slack-user", ADA, "--keep-old"))
+    store = Store(cli_env["db"])
+    client = TestClient(create_web_app(make_settings(), store, clock=lambda: NOW))
+    assert post(client, [beat(T - 50)], first).status_code == 201
+    assert post(client, [beat(T - 40)], kept).status_code == 201
+
+    replaced = key_of(run_keys(cli_env, "create", "--slack-user", ADA))
+    assert post(client, [beat(T - 35)], first).status_code == 401
+    assert post(client, [beat(T - 35)], kept).status_code == 401
+    assert post(client, [beat(T - 30)], replaced).status_code == 201
+
+    result = run_keys(cli_env, "revoke", "--slack-user", ADA)
+    assert result.exit_code == 0 and "Revoked 1 key of U0ADA0001" in result.output
+    assert post(client, [beat(T - 20)], replaced).status_code == 401
+    assert [h.time for h in stored(store)] == [T - 50, T - 40, T - 30]
+    again = run_keys(cli_env, "revoke", "--slack-user", ADA)
+    assert again.exit_code == 0 and "no active key" in again.output
