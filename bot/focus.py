@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
+from bot.focus_rollup import rebuild_rollups
 from bot.metrics.focus import TeamFocus, average_focus, recent_workdays, team_focus
 from bot.models import FocusDay
 from bot.store import Store, from_db_time
@@ -174,9 +175,13 @@ class FocusQueries:
         if not fresh and client is not None:
             user = _users_info(client, slack_user_id)
             if user:
+                before = _zone((profile or {}).get("tz"), self.settings.tz)
                 name = user.get("real_name") or user.get("name")
                 self.store.save_profile(slack_user_id, name, user.get("tz"), now)
                 profile = {"tz": user.get("tz"), "name": name}
+                if _zone(user.get("tz"), self.settings.tz).key != before.key:
+                    # Days were cut at the old zone's midnights: recut what raw heartbeats allow.
+                    rebuild_rollups(self.store, self.settings, slack_user_id, now)
         return _zone((profile or {}).get("tz"), self.settings.tz)
 
     def name(self, slack_user_id: str) -> str | None:

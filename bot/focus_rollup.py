@@ -155,6 +155,8 @@ def rebuild_rollups(store: Store, settings: Settings, slack_user_id: str, now: d
             first += timedelta(days=1)  # that day is partly pruned: leave it
         start = day_bounds(first, tz)[0]
         beats = store.heartbeats_between(slack_user_id, start, _FAR_FUTURE)
+        if not beats:
+            return 0  # nothing to recut from: keep what there is
         existing = store.focus_days(first, date.max, [slack_user_id])  # rows of days that may move away
         last = max([r.day for r in existing] + ([local_date(beats[-1].time, tz)] if beats else []), default=None)
         if last is None or last < first:

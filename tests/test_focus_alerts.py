@@ -213,3 +213,25 @@ def test_the_job_is_scheduled_daily_and_runnable_by_name(fake: FakeSlack, store:
     assert len(dms(fake, "U0ANA")) == 1
     assert run_job("focus-alerts", Services(settings_from_mapping({}, {}), store)) == (
         "Slack is not configured: no focus alerts")
+
+
+def test_learning_a_persons_timezone_recuts_their_days(fake: FakeSlack, tmp_path) -> None:
+    """Heartbeats stored before Slack told us U0LAX's timezone were cut at the org's (UTC)
+    midnights; once users.info says Los Angeles, the rollups are rebuilt in that zone."""
+    from bot.focus import FocusQueries
+    from bot.focus_rollup import record_heartbeats
+    from bot.models import Heartbeat
+
+    settings = settings_for(fake)
+    store = Store(tmp_path / "tz.db")
+    now = at(12, 12)
+    start = datetime(2025, 6, 11, 6, 20, tzinfo=UTC).timestamp()  # Wed 06:20 UTC = Tue 23:20 in LA
+    beats = [Heartbeat("U0LAX", start + 120 * i, "/src/model.py", project="llm-research") for i in range(31)]
+    record_heartbeats(store, "U0LAX", beats, settings, now)  # one 60-minute block
+    assert [(d.day, d.focus_seconds) for d in store.focus_days(date(2025, 6, 9), date(2025, 6, 13))] == [
+        (date(2025, 6, 11), 3600.0)]
+
+    tz = FocusQueries(store, settings).timezone("U0LAX", web_client(settings), now)
+    assert tz.key == "America/Los_Angeles"
+    assert [(d.day, d.focus_seconds) for d in store.focus_days(date(2025, 6, 9), date(2025, 6, 13))] == [
+        (date(2025, 6, 10), 2400.0), (date(2025, 6, 11), 1200.0)]
