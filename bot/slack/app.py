@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -18,11 +18,11 @@ from bot.clock import Clock, utc_now
 from bot.config import ConfigError, Settings
 from bot.handoffs import HandoffQueries
 from bot.slack import commands, focus_commands, home
+from bot.slack.errors import SORRY, on_error  # noqa: F401 (SORRY re-exported)
 from bot.store import Store
 
 log = logging.getLogger("bot.slack")
 
-SORRY = ":warning: Sorry, something went wrong while answering that. It has been logged; please try again in a minute."
 
 
 def web_client(settings: Settings) -> WebClient:
@@ -61,20 +61,6 @@ def create_app(settings: Settings, store: Store, clock: Clock = utc_now) -> App:
     focus_commands.register(app, store, settings, clock)
     app.error(on_error)
     return app
-
-
-def on_error(error: Exception, body: dict, context: BoltContext, logger: logging.Logger) -> None:
-    """Log an unhandled listener error (no tokens, no response URLs) and tell the user, privately."""
-    event = body.get("event") or {}
-    what = body.get("command") or event.get("type") or body.get("type") or "request"
-    user = body.get("user_id") or event.get("user") or (body.get("user") or {}).get("id")
-    logger.error("%s failed for user %s: %s: %s", what, user, type(error).__name__, error, exc_info=error)
-    if context.respond is None or not context.respond.response_url:
-        return
-    try:
-        context.respond(text=SORRY, response_type="ephemeral", replace_original=False)
-    except Exception as exc:  # the error handler must never raise itself
-        logger.warning("could not tell the user about the error: %s", type(exc).__name__)
 
 
 def socket_mode_handler(app: App, settings: Settings, **kwargs: Any) -> SocketModeHandler:

@@ -22,6 +22,7 @@ from bot.clock import Clock
 from bot.handoffs import HandoffQueries
 from bot.metrics.handoffs import WINDOWS, parse_window
 from bot.slack import blocks as render
+from bot.slack.errors import answering_errors
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +52,7 @@ def register(app: App, queries_factory: QueriesFactory, clock: Clock) -> None:
         reply = handoffs_reply(command.get("text") or "", command["user_id"], client, queries_factory(), clock())
         respond(**reply.payload())
 
-    app.command("/handoffs", middleware=[ack_at_once])(handoffs_command)
-
-
-def ack_at_once(ack: Ack, next: Callable[[], None]) -> None:
-    """Acknowledge in Bolt's request thread, before the listener starts.
-
-    Bolt 1.x (HTTP, process_before_response=False) polls for ack() every 10 ms and, when
-    a listener raises, resets the ack it has seen; a listener failing within 10 ms of its
-    ack() would leave Slack with a 404 after 3 s on top of our error message. Acking here
-    first makes the 200 deterministic; the listener's own ack() then changes nothing.
-    """
-    ack()
-    next()
+    app.command("/handoffs")(answering_errors(handoffs_command))
 
 
 def slack_user(client: WebClient, user_id: str) -> dict:

@@ -1,0 +1,56 @@
+"""What happens when a listener fails: one log line (no tokens, no response URLs) and a
+private "sorry" to the person, from the app's single error path."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Callable
+
+from slack_bolt import BoltContext, Respond
+
+log = logging.getLogger("bot.slack.app")
+
+SORRY = ":warning: Sorry, something went wrong while answering that. It has been logged; please try again in a minute."
+
+
+def report_failure(error: BaseException, what: str, user: str | None, respond: Respond | None,
+                   logger: logging.Logger = log) -> None:
+    """Log the failure and tell the user privately when there is a response_url to answer on."""
+    logger.error("%s failed for user %s: %s: %s", what, user, type(error).__name__, error, exc_info=error)
+    if respond is None or not respond.response_url:
+        return
+    try:
+        respond(text=SORRY, response_type="ephemeral", replace_original=False)
+    except Exception as exc:  # the error path must never raise itself
+        logger.warning("could not tell the user about the error: %s", type(exc).__name__)
+
+
+def on_error(error: Exception, body: dict, context: BoltContext, logger: logging.Logger) -> None:
+    """The app's `@app.error` handler (events, actions, anything not a slash command)."""
+    event = body.get("event") or {}
+    what = body.get("command") or event.get("type") or body.get("type") or "request"
+    user = body.get("user_id") or event.get("user") or (body.get("user") or {}).get("id")
+    report_failure(error, what, user, context.respond, logger)
+
+
+def answering_errors(listener: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a slash-command listener (it must take `command` and `respond`) so a failure is
+    reported by `report_failure` instead of escaping to Bolt.
+
+    Bolt 1.x in HTTP mode runs the listener in a worker thread after ack(); when it raises,
+    the runner sets status 500 on the very response object already handed back for the
+    ack, so Slack would, at random, show its own error on top of ours. Bolt reads the
+    listener's arguments through `__wrapped__`, so injection is unchanged.
+    """
+
+    @functools.wraps(listener)
+    def run(**kwargs: Any) -> Any:
+        try:
+            return listener(**kwargs)
+        except Exception as error:
+            command = kwargs.get("command") or {}
+            report_failure(error, command.get("command", "command"), command.get("user_id"), kwargs.get("respond"))
+            return None
+
+    return run
