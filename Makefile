@@ -26,6 +26,8 @@ serve: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_handoffs.py
 	$(BIN)/python benchmarks/bench_jira_sync.py
+	$(BIN)/python benchmarks/bench_heartbeats.py
+	$(BIN)/python benchmarks/bench_focus_team.py
 
 clean:
 	rm -rf $(VENV) demo.db *.egg-info

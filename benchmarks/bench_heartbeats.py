@@ -1,7 +1,7 @@
 """Benchmark: WakaTime heartbeat ingest over HTTP, bulk posts of 25, durable commits.
 
 The real app (FastAPI in uvicorn, one server process, as `research-bridge serve` runs it)
-on a SQLite file with the store's normal transactions (WAL, synchronous=NORMAL): each post
+on a SQLite file with the store's normal transactions (WAL, synchronous=FULL: each commit on disk before the reply): each post
 authenticates the key, stores its heartbeats and recomputes that person's day rollup in one
 transaction. CLIENTS concurrent clients (a separate process, so the load generator does not
 share the server's GIL) each post PER_CLIENT bulk requests of 25 heartbeats for their
@@ -165,7 +165,7 @@ def main() -> None:
     rollups = check.count("focus_days")
     sent_per_person = CLIENTS * POSTS * BATCH / PEOPLE
     print(f"{os.cpu_count()} cores; {CLIENTS} clients x {POSTS} bulk posts x {BATCH} heartbeats, "
-          f"{PEOPLE} people (~{sent_per_person:.0f} heartbeats each); SQLite WAL, synchronous=NORMAL")
+          f"{PEOPLE} people (~{sent_per_person:.0f} heartbeats each); SQLite WAL, synchronous=FULL")
     print(f"ingest: {total / elapsed:,.0f} heartbeats/s ({CLIENTS * POSTS / elapsed:,.0f} requests/s, "
           f"{total:,} heartbeats in {elapsed:.1f} s)")
     print(f"request latency: p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms")

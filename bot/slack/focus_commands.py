@@ -23,7 +23,7 @@ from bot.focus import FocusQueries
 from bot.keys import issue_key
 from bot.slack import blocks as render
 from bot.slack import focus_blocks as fb
-from bot.slack.commands import Reply
+from bot.slack.commands import Reply, ack_at_once
 from bot.slack.errors import answering_errors
 from bot.store import Store
 
@@ -45,7 +45,7 @@ def register(app: App, store: Store, settings: Settings, clock: Clock) -> None:
         reply = focus_reply(command.get("text") or "", command["user_id"], client, queries, clock())
         respond(**reply.payload())
 
-    app.command("/focus")(answering_errors(focus_command))
+    app.command("/focus", middleware=[ack_at_once])(answering_errors(focus_command))
 
 
 def focus_reply(text: str, user_id: str, client: WebClient, queries: FocusQueries, now: datetime) -> Reply:
