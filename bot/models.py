@@ -119,3 +119,49 @@ class FocusDay(NamedTuple):
     research_seconds: float  # focus time on research-stream projects
     engineering_seconds: float  # focus time on engineering-stream projects
     blocks: int  # focus blocks that touch the day
+
+
+class PipelineRun(NamedTuple):
+    """One finished attempt of a data/ML pipeline run, from any source."""
+
+    source: str  # github | gitlab | airflow | api
+    pipeline: str  # e.g. "org/repo: train.yml", "feature_refresh" (an Airflow DAG)
+    run_id: str
+    attempt: int
+    status: str  # success | failed | cancelled | skipped (normalised)
+    finished_at: datetime
+    started_at: datetime | None = None
+    url: str | None = None
+    commit_sha: str | None = None
+    commit_at: datetime | None = None  # when that commit was made (lead time)
+    branch: str | None = None
+
+
+class Deployment(NamedTuple):
+    """One deployment of a service or a model to an environment."""
+
+    source: str
+    deployment_id: str
+    target: str  # the service or model deployed
+    version: str  # a version, tag or commit sha
+    environment: str
+    status: str  # success | failed
+    finished_at: datetime
+    is_production: bool = True
+    is_rollback: bool = False  # as reported; rollbacks are also inferred (metrics.delivery)
+    commit_sha: str | None = None
+    commit_at: datetime | None = None
+    url: str | None = None
+
+
+class Incident(NamedTuple):
+    """A production incident (time to restore, change failure rate)."""
+
+    source: str  # jira | api
+    incident_id: str
+    title: str
+    started_at: datetime
+    resolved_at: datetime | None = None
+    target: str | None = None  # the service or model affected, when known
+    deployment_id: str | None = None  # the deployment that caused it, when known
+    url: str | None = None

@@ -21,10 +21,11 @@ from sqlite_utils import Database
 from bot.models import ChangeItem, HandoffCycle, HandoffState, HandoffView, JiraIssue
 from bot.store.focus import FocusStore
 from bot.store.migrations import migrations
+from bot.store.pipelines import PipelineStore
 from bot.store.times import UTC, from_db_time, to_db_time  # noqa: F401 (re-exported)
 
 
-class Store(FocusStore):
+class Store(FocusStore, PipelineStore):
     """Typed reads and idempotent writes over the Research Bridge database."""
 
     def __init__(self, path: str | Path):

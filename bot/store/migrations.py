@@ -165,3 +165,63 @@ def m003_focus(db: Database) -> None:
         {"slack_user_id": str, "low": int, "changed_at": str},
         pk="slack_user_id",
     )
+
+
+@migrations()
+def m004_pipelines(db: Database) -> None:
+    """Pipeline runs (one row per attempt), deployments, incidents."""
+    db["pipeline_runs"].create(
+        {
+            "source": str,
+            "pipeline": str,
+            "run_id": str,
+            "attempt": int,
+            "status": str,
+            "finished_at": str,
+            "started_at": str,
+            "url": str,
+            "commit_sha": str,
+            "commit_at": str,
+            "branch": str,
+        },
+        pk=("source", "pipeline", "run_id", "attempt"),
+        not_null={"status", "finished_at"},
+    )
+    db["pipeline_runs"].create_index(["finished_at"])
+    db["pipeline_runs"].create_index(["pipeline", "finished_at"])
+    db["pipeline_runs"].create_index(["commit_sha"])
+    db["deployments"].create(
+        {
+            "source": str,
+            "deployment_id": str,
+            "target": str,
+            "version": str,
+            "environment": str,
+            "status": str,
+            "finished_at": str,
+            "is_production": int,
+            "is_rollback": int,
+            "commit_sha": str,
+            "commit_at": str,
+            "url": str,
+        },
+        pk=("source", "deployment_id"),
+        not_null={"target", "status", "finished_at"},
+    )
+    db["deployments"].create_index(["finished_at"])
+    db["deployments"].create_index(["target", "finished_at"])
+    db["incidents"].create(
+        {
+            "source": str,
+            "incident_id": str,
+            "title": str,
+            "started_at": str,
+            "resolved_at": str,
+            "target": str,
+            "deployment_id": str,
+            "url": str,
+        },
+        pk=("source", "incident_id"),
+        not_null={"started_at"},
+    )
+    db["incidents"].create_index(["started_at"])
