@@ -54,6 +54,16 @@ def run_jira_sync(services: Services) -> str:
     return f"{result.issues} issues, {result.new_items} new changelog items, {result.api_calls} API calls"
 
 
+def run_airflow_sync(services: Services) -> str:
+    """Incremental pull of finished Airflow DAG runs (`bot.sources.airflow`)."""
+    from bot.sources.airflow import sync_airflow
+
+    if not services.settings.airflow.url:
+        return "Airflow is not configured (airflow.url unset): nothing to sync"
+    result = sync_airflow(services.settings, services.store, clock=services.clock)
+    return f"{result.runs} finished DAG runs, {result.pages} pages, {result.api_calls} API calls"
+
+
 def link_users(services: Services) -> str:
     """Link Jira requesters and assignees to Slack users by e-mail."""
     from bot.slack.app import web_client
@@ -141,6 +151,14 @@ JOBS: dict[str, Job] = {
             prune_heartbeats,
             lambda s: CronTrigger(hour=3, minute=30, timezone=s.timezone),
             misfire_grace_seconds=6 * 3600,
+        ),
+        Job(
+            "airflow-sync",
+            "Pull Airflow DAG runs finished since the last sync",
+            run_airflow_sync,
+            lambda s: IntervalTrigger(minutes=10) if s.airflow.url else None,
+            misfire_grace_seconds=120,
+            run_at_start=True,
         ),
     )
 }

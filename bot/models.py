@@ -31,6 +31,8 @@ class JiraIssue:
     assignee_name: str | None = None
     assignee_email: str | None = None
     assignee_account_id: str | None = None
+    resolved: datetime | None = None  # Jira's resolutiondate (cleared when reopened)
+    components: tuple[str, ...] = ()  # component names, in Jira's order
 
 
 @dataclass(frozen=True)

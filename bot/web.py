@@ -11,6 +11,9 @@ from fastapi.responses import JSONResponse
 from bot import __version__
 from bot.clock import Clock, utc_now
 from bot.config import Settings
+from bot.sources.api import make_router as ingest_api_router
+from bot.sources.github import make_router as github_router
+from bot.sources.gitlab import make_router as gitlab_router
 from bot.sources.heartbeats import make_router as heartbeats_router
 from bot.sources.jira_webhook import make_router as jira_router
 from bot.store import Store
@@ -62,6 +65,9 @@ def create_web_app(
 
     app.include_router(jira_router(store, settings, clock))
     app.include_router(heartbeats_router(store, settings, clock))
+    app.include_router(github_router(store, settings, clock))
+    app.include_router(gitlab_router(store, settings, clock))
+    app.include_router(ingest_api_router(store, settings, clock))
 
     if slack_app is not None:
         from slack_bolt.adapter.starlette.handler import (

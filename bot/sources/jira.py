@@ -99,6 +99,7 @@ def issue_from_raw(raw: dict, base_url: str) -> JiraIssue:
     updated = parse_jira_time(fields.get("updated"), f"issue.fields.updated of {key}") if fields.get("updated") else created
     project = (fields.get("project") or {}).get("key") or key.rsplit("-", 1)[0]
     reporter, assignee = _user(fields.get("reporter")), _user(fields.get("assignee"))
+    resolved = fields.get("resolutiondate")
     return JiraIssue(
         key=key,
         id=str(raw.get("id") or ""),
@@ -112,6 +113,9 @@ def issue_from_raw(raw: dict, base_url: str) -> JiraIssue:
         url=f"{base_url.rstrip('/')}/browse/{key}",
         reporter_name=reporter[0], reporter_email=reporter[1], reporter_account_id=reporter[2],
         assignee_name=assignee[0], assignee_email=assignee[1], assignee_account_id=assignee[2],
+        resolved=parse_jira_time(resolved, f"issue.fields.resolutiondate of {key}") if resolved else None,
+        components=tuple(str(c["name"]) for c in fields.get("components") or ()
+                         if isinstance(c, dict) and c.get("name")),
     )
 
 
@@ -177,6 +181,7 @@ class JiraSync:
         self.client, self.store, self.settings, self.clock = client, store, settings, clock
         self.lookback, self.page_size = lookback, page_size
         self.rules = HandoffRules.from_settings(settings.jira)
+        self.incident_types = frozenset(settings.jira.incident_issue_types)
         self.base_url = settings.jira.url or client.server_url
         self._tz: tzinfo | None | bool = False  # False: not asked yet
         self._calls = self._changelog_pages = 0
@@ -213,7 +218,8 @@ class JiraSync:
             prepared = [self._prepare(raw) for raw in raw_issues]  # network first, then one write
             with self.store.transaction():
                 for issue, items in prepared:
-                    new_items += record_jira_issue(self.store, self._keep_newer(issue), items, self.rules)
+                    new_items += record_jira_issue(self.store, self._keep_newer(issue), items, self.rules,
+                                                   self.incident_types)
             for issue, _ in prepared:
                 newest = issue.updated if newest is None else max(newest, issue.updated)
             issues += len(prepared)

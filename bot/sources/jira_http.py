@@ -25,7 +25,8 @@ from bot.config import Settings
 log = logging.getLogger(__name__)
 
 UTC = timezone.utc
-ISSUE_FIELDS = ("summary", "status", "labels", "issuetype", "project", "created", "updated", "reporter", "assignee")
+ISSUE_FIELDS = ("summary", "status", "labels", "issuetype", "project", "created", "updated", "reporter", "assignee",
+                "resolutiondate", "components")
 
 Sleep = Callable[[float], None]
 
@@ -62,7 +63,8 @@ class RetryingAdapter(HTTPAdapter):
     `max_retry_after` is not waited for: the error goes up and the next run tries again.
     """
 
-    _REPLAYABLE_POSTS = ("/search", "/search/jql", "/search/approximate-count")
+    _REPLAYABLE_POSTS: tuple[str, ...] = ("/search", "/search/jql", "/search/approximate-count")
+    service = "Jira"  # the upstream named in log lines (subclasses for other services change both)
 
     def __init__(self, *, sleep: Sleep = time.sleep, retries: int = 5, backoff: float = 1.0,
                  max_backoff: float = 30.0, max_retry_after: float = 600.0,
@@ -94,7 +96,8 @@ class RetryingAdapter(HTTPAdapter):
                 why = f"HTTP {response.status_code}"
                 response.close()
             attempt += 1
-            log.warning("Jira %s %s: %s; retry %d/%d in %.1fs", request.method, path, why, attempt, self.retries, delay)
+            log.warning("%s %s %s: %s; retry %d/%d in %.1fs", self.service, request.method, path, why, attempt,
+                        self.retries, delay)
             self.sleep(delay)
 
     def _backoff(self, attempt: int) -> float:
@@ -108,7 +111,8 @@ class RetryingAdapter(HTTPAdapter):
         if asked is None:
             return self._backoff(attempt)
         if asked > self.max_retry_after:
-            log.warning("Jira asked to retry after %.0fs (limit %.0fs): giving up this run", asked, self.max_retry_after)
+            log.warning("%s asked to retry after %.0fs (limit %.0fs): giving up this run", self.service, asked,
+                        self.max_retry_after)
             return None
         return asked
 

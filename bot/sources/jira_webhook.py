@@ -103,8 +103,11 @@ def parse_event(payload: dict, settings: Settings, now: datetime) -> IssueEvent:
 
 
 def apply_event(store: Store, event: IssueEvent, rules: HandoffRules, delivery_id: str | None,
-                received_at: datetime) -> dict[str, Any]:
-    """Store one event, once per delivery id; returns the JSON answer's body."""
+                received_at: datetime, incident_types: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Store one event, once per delivery id; returns the JSON answer's body.
+
+    Issues of one of `incident_types` are also kept as incidents (see `bot.ingest`).
+    """
     with store.transaction():
         if delivery_id and not store.remember_delivery(SOURCE, delivery_id, received_at):
             return {"ok": True, "duplicate": True, "issue": event.key}
@@ -112,7 +115,7 @@ def apply_event(store: Store, event: IssueEvent, rules: HandoffRules, delivery_i
             return {"ok": True, "issue": event.key, "deleted": record_jira_deletion(store, event.key, event.at)}
         current = store.issue(event.key)
         issue = current if current is not None and current.updated > event.issue.updated else event.issue
-        new_items = record_jira_issue(store, issue, event.items, rules)
+        new_items = record_jira_issue(store, issue, event.items, rules, incident_types)
         return {"ok": True, "issue": event.key, "new_items": new_items}
 
 
@@ -124,6 +127,7 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
     """`POST /webhooks/jira`."""
     router = APIRouter(tags=["webhooks"])
     rules = HandoffRules.from_settings(settings.jira)
+    incident_types = frozenset(settings.jira.incident_issue_types)
     secret = settings.jira.webhook_secret
     if not secret and settings.jira.configured:
         log.warning("JIRA_WEBHOOK_SECRET is not set: Jira webhooks are accepted unsigned")
@@ -150,7 +154,7 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
             return _error(400, str(exc))
         delivery = request.headers.get(DELIVERY_HEADER)
         try:
-            result = await run_in_threadpool(apply_event, store, event, rules, delivery, now)
+            result = await run_in_threadpool(apply_event, store, event, rules, delivery, now, incident_types)
         except sqlite3.OperationalError as exc:  # e.g. database locked: Jira retries 5xx
             log.error("Jira webhook for %s not stored: %s", event.key, exc)
             return _error(503, "temporarily unable to store the event; retry later")

@@ -234,6 +234,8 @@ def _issue_row(issue: JiraIssue) -> dict:
         "assignee_name": issue.assignee_name,
         "assignee_email": issue.assignee_email,
         "assignee_account_id": issue.assignee_account_id,
+        "resolved": to_db_time(issue.resolved),
+        "components": json.dumps(list(issue.components)),
         "deleted_at": None,
     }
 
@@ -256,6 +258,8 @@ def _issue_from_row(row: dict) -> JiraIssue:
         assignee_name=row["assignee_name"],
         assignee_email=row["assignee_email"],
         assignee_account_id=row["assignee_account_id"],
+        resolved=from_db_time(row.get("resolved")),
+        components=tuple(json.loads(row.get("components") or "[]")),
     )
 
 

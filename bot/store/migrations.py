@@ -225,3 +225,10 @@ def m004_pipelines(db: Database) -> None:
         not_null={"started_at"},
     )
     db["incidents"].create_index(["started_at"])
+
+
+@migrations()
+def m005_jira_incident_fields(db: Database) -> None:
+    """Jira resolution date and components: incidents (time to restore, their target)."""
+    db["jira_issues"].add_column("resolved", str)
+    db["jira_issues"].add_column("components", str)  # JSON list of component names

@@ -15,6 +15,8 @@ Driven through the real `jira` library. What it serves:
 - JQL: only `updated >= "yyyy/MM/dd HH:mm"` (read in the user's timezone, `time_zone`, as
   Jira does) and `ORDER BY updated ASC`; every other clause is ignored.
 - Auth: basic (email:API token) on Cloud, bearer PAT on DC (`allow_basic` too); else 401.
+- Issues carry `resolutiondate` and `components` (builders `resolve()`, `set_type()` record
+  the changelog items Jira writes).
 - Faults: `fail_next(path, status, times, retry_after, after)`; every request is recorded.
 """
 
@@ -92,6 +94,8 @@ class FakeIssue:
     reporter: FakeUser | None = ALICE
     assignee: FakeUser | None = None
     histories: list[FakeHistory] = field(default_factory=list)
+    resolved: datetime | None = None  # `resolutiondate`
+    components: list[str] = field(default_factory=list)
 
     def change(self, at: datetime, items: list[dict[str, Any]], author: FakeUser | None = ALICE) -> FakeHistory:
         history = FakeHistory(str(next(self.fake._history_ids)), at, author, items)
@@ -117,6 +121,15 @@ class FakeIssue:
         before, self.summary = self.summary, summary
         return self.change(at, [_item("summary", before, summary)], author)
 
+    def resolve(self, at: datetime, resolution: str | None = "Done", author: FakeUser | None = BOB) -> FakeHistory:
+        """Set (or, with None, clear, as reopening does) the resolution; `resolutiondate` follows."""
+        self.resolved = at if resolution else None
+        return self.change(at, [_item("resolution", None if resolution else "Done", resolution)], author)
+
+    def set_type(self, at: datetime, issue_type: str, author: FakeUser | None = ALICE) -> FakeHistory:
+        before, self.issue_type = self.issue_type, issue_type
+        return self.change(at, [_item("issuetype", before, issue_type)], author)
+
     def as_json(self, fields: set[str] | None, expand: set[str], inline_max: int | None) -> dict[str, Any]:
         fake, base = self.fake, self.fake.url
         cloud, tz = fake.cloud, fake.time_zone
@@ -134,6 +147,9 @@ class FakeIssue:
             "updated": jira_time(self.updated, tz),
             "reporter": user(self.reporter),
             "assignee": user(self.assignee),
+            "resolutiondate": jira_time(self.resolved, tz) if self.resolved else None,
+            "components": [{"self": f"{base}/rest/api/2/component/{10100 + n}", "id": str(10100 + n), "name": name}
+                           for n, name in enumerate(self.components)],
         }
         raw: dict[str, Any] = {
             "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
@@ -464,7 +480,7 @@ class _Handler(BaseHTTPRequestHandler):
         if tail == "field":
             return [{"id": f, "name": f.title(), "custom": False, "clauseNames": [f]} for f in
                     ("summary", "status", "labels", "issuetype", "project", "created", "updated", "reporter",
-                     "assignee")]
+                     "assignee", "resolutiondate", "components")]
         if tail == "search/jql" and fake.cloud:
             return fake.search(params, enhanced=True)
         if tail == "search/approximate-count" and fake.cloud:

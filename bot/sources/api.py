@@ -1,0 +1,272 @@
+"""Generic ingest: `POST /api/v1/pipeline-runs`, `/api/v1/deployments`, `/api/v1/incidents`.
+
+For any CI step, deploy script or incident tool: `Authorization: Bearer $BRIDGE_API_TOKEN`
+(compared in constant time; missing or wrong -> 401; token not configured -> 503), checked
+before the body is read. The body is one object or a list of up to 1000; each is validated
+by a pydantic model (times ISO 8601 *with* a timezone, statuses from the normalised sets,
+unknown fields refused) and any error refuses the whole batch with 422 naming the field
+(`body[2].status`); malformed JSON gets 400. Records are keyed by their ids, so posting the
+same record again replaces it. The answer is 201 with the stored records, times in UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Annotated, Any, Callable, Literal, NamedTuple, Sequence, Union
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from starlette.concurrency import run_in_threadpool
+
+from bot.clock import Clock, utc_now
+from bot.config import Settings
+from bot.models import Deployment, Incident, PipelineRun
+from bot.sources.github import MAX_ATTEMPT, error, is_production_name, read_body, record_json, secret_matches
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+UTC = timezone.utc
+SOURCE = "api"
+MAX_BODY_BYTES = 1024 * 1024
+MAX_RECORDS = 1000
+
+Id = Union[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)], int]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Sha = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+def _to_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range once converted to UTC") from None
+
+
+Time = Annotated[AwareDatetime, AfterValidator(_to_utc)]  # ISO 8601 with a timezone, kept in UTC
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PipelineRunIn(_In):
+    """One finished attempt of a pipeline run."""
+
+    pipeline: Name = Field(description="Pipeline name, as shown in /pipelines", examples=["ml/ranker: train"])
+    run_id: Id = Field(description="The run's id in your CI (a number or a string)", examples=["4711"])
+    attempt: int = Field(1, ge=1, le=MAX_ATTEMPT,
+                         description="Attempt number; a re-run of the same run_id is attempt 2, ...")
+    status: Literal["success", "failed", "cancelled", "skipped"] = Field(
+        description="Reliability = success / (success + failed); cancelled and skipped are counted apart")
+    finished_at: Time = Field(description="ISO 8601 with a timezone", examples=["2026-03-04T15:02:11Z"])
+    started_at: Time | None = Field(None, description="ISO 8601 with a timezone")
+    url: Url | None = Field(None, description="Link to the run")
+    commit_sha: Sha | None = None
+    commit_at: Time | None = Field(None, description="When the commit was made (for lead time)")
+    branch: Name | None = None
+
+    @model_validator(mode="after")
+    def _started_before_finished(self) -> "PipelineRunIn":
+        if self.started_at is not None and self.started_at > self.finished_at:
+            raise ValueError("started_at is after finished_at")
+        return self
+
+    def record(self) -> PipelineRun:
+        return PipelineRun(SOURCE, self.pipeline, str(self.run_id), self.attempt, self.status, self.finished_at,
+                           self.started_at, self.url, self.commit_sha, self.commit_at, self.branch)
+
+
+class DeploymentIn(_In):
+    """One finished deployment of a service or a model."""
+
+    deployment_id: Id = Field(description="Unique per deployment; posting it again replaces it",
+                              examples=["deploy-981"])
+    target: Name = Field(description="The service or model deployed", examples=["ranker-model"])
+    version: Name = Field(description="Version, tag or commit sha deployed", examples=["v2.3.1"])
+    environment: Name = Field("production", description="Environment name")
+    status: Literal["success", "failed"]
+    finished_at: Time = Field(description="ISO 8601 with a timezone", examples=["2026-03-04T15:20:00Z"])
+    is_production: bool | None = Field(
+        None, description='Default: true when environment is "production" or "prod"')
+    is_rollback: bool = Field(False, description="This deployment rolls back to an earlier version "
+                              "(redeploying a version the target ran before is also counted as one)")
+    commit_sha: Sha | None = None
+    commit_at: Time | None = Field(None, description="When the deployed commit was made (lead time)")
+    url: Url | None = None
+
+    def record(self) -> Deployment:
+        production = self.is_production if self.is_production is not None else is_production_name(self.environment)
+        return Deployment(SOURCE, str(self.deployment_id), self.target, self.version, self.environment, self.status,
+                          self.finished_at, production, self.is_rollback, self.commit_sha, self.commit_at,
+                          self.url)
+
+
+class IncidentIn(_In):
+    """A production incident (time to restore, change failure rate)."""
+
+    incident_id: Id = Field(description="Unique per incident; post it again when it is resolved", examples=["INC-42"])
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    started_at: Time = Field(description="ISO 8601 with a timezone", examples=["2026-03-04T16:00:00Z"])
+    resolved_at: Time | None = Field(None, description="Null while the incident is open")
+    target: Name | None = Field(None, description="The service or model affected")
+    deployment_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
+        None, description="The deployment (a deployment_id posted to /api/v1/deployments) that caused it")
+    url: Url | None = None
+
+    @model_validator(mode="after")
+    def _started_before_resolved(self) -> "IncidentIn":
+        if self.resolved_at is not None and self.resolved_at < self.started_at:
+            raise ValueError("resolved_at is before started_at")
+        return self
+
+    def record(self) -> Incident:
+        return Incident(SOURCE, str(self.incident_id), self.title, self.started_at, self.resolved_at,
+                        self.target, self.deployment_id, self.url)
+
+
+class Endpoint(NamedTuple):
+    path: str
+    key: str  # the answer's list of stored records
+    model: type[_In]
+    save: Callable[[Store, Sequence[Any]], None]
+    summary: str
+    examples: tuple[dict[str, Any], dict[str, Any]]  # two records, for the OpenAPI examples
+
+
+_RUN = {"pipeline": "ml/ranker: train", "run_id": "4711", "attempt": 1, "status": "success",
+        "started_at": "2026-03-04T14:31:07Z", "finished_at": "2026-03-04T15:02:11Z",
+        "url": "https://ci.example.com/runs/4711", "commit_sha": "9fceb02d0ae598e95dc970b74767f19372d61af8",
+        "branch": "main"}
+_DEPLOY = {"deployment_id": "deploy-981", "target": "ranker-model", "version": "v2.3.1", "environment": "production",
+           "status": "success", "finished_at": "2026-03-04T15:20:00Z", "is_rollback": False,
+           "commit_sha": "9fceb02d0ae598e95dc970b74767f19372d61af8"}
+_INCIDENT = {"incident_id": "INC-42", "title": "Ranker returns stale results", "started_at": "2026-03-04T16:00:00Z",
+             "resolved_at": "2026-03-04T17:10:00Z", "target": "ranker-model", "deployment_id": "deploy-981"}
+
+ENDPOINTS = (
+    Endpoint("/api/v1/pipeline-runs", "pipeline_runs", PipelineRunIn, Store.save_pipeline_runs, "Record pipeline runs",
+             (_RUN, {**_RUN, "run_id": "4712", "status": "failed", "finished_at": "2026-03-04T16:02:40Z"})),
+    Endpoint("/api/v1/deployments", "deployments", DeploymentIn, Store.save_deployments, "Record deployments",
+             (_DEPLOY, {**_DEPLOY, "deployment_id": "deploy-982", "version": "v2.3.0", "is_rollback": True,
+                        "finished_at": "2026-03-04T16:45:00Z"})),
+    Endpoint("/api/v1/incidents", "incidents", IncidentIn, Store.save_incidents, "Record incidents",
+             (_INCIDENT, {**_INCIDENT, "incident_id": "INC-43", "resolved_at": None})),
+)
+
+_AUTH_HELP = "send Authorization: Bearer <BRIDGE_API_TOKEN>"
+_UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="Research Bridge"'}
+
+
+@lru_cache(maxsize=None)
+def _adapters(model: type[_In]) -> tuple[TypeAdapter, TypeAdapter]:
+    return TypeAdapter(model), TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def _field(loc: Sequence[Any]) -> str:
+    path = "body"
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def validate(model: type[_In], payload: Any) -> list[Any] | dict[str, Any]:
+    """The records, or the 422 body that names every invalid field."""
+    one, many = _adapters(model)
+    single = isinstance(payload, dict)
+    if not single and not isinstance(payload, list):
+        return {"error": "body must be a JSON object or an array of objects", "detail": []}
+    if not single and not payload:
+        return {"error": "body holds no records", "detail": []}
+    if not single and len(payload) > MAX_RECORDS:
+        return {"error": f"at most {MAX_RECORDS} records per request", "detail": []}
+    try:
+        items = [one.validate_python(payload)] if single else many.validate_python(payload)
+    except ValidationError as exc:
+        detail = [{"loc": ["body", *e["loc"]], "field": _field(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                  for e in exc.errors(include_url=False, include_context=False, include_input=False)]
+        summary = "; ".join(f"{d['field']}: {d['msg']}" for d in detail[:10])
+        return {"error": f"invalid body, nothing stored: {summary}", "detail": detail}
+    return [item.record() for item in items]
+
+
+def _openapi(endpoint: Endpoint) -> dict[str, Any]:
+    schema = endpoint.model.model_json_schema()
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"oneOf": [schema, {"type": "array", "items": schema, "minItems": 1, "maxItems": MAX_RECORDS}]},
+        "examples": {"one": {"summary": "One record", "value": endpoint.examples[0]},
+                     "batch": {"summary": "A batch (stored all or nothing)", "value": list(endpoint.examples)}}}}}}
+
+
+def _responses(endpoint: Endpoint) -> dict[int | str, dict[str, Any]]:
+    return {
+        201: {"description": "Stored; the answer lists the records as stored (times in UTC)",
+              "content": {"application/json": {"example": {"stored": 1, endpoint.key: [endpoint.examples[0]]}}}},
+        400: {"description": "Body is not valid JSON; nothing stored"},
+        401: {"description": "Missing or wrong bearer token; nothing stored"},
+        413: {"description": f"Body larger than {MAX_BODY_BYTES} bytes"},
+        422: {"description": "A field is invalid (named in `error` and `detail`); the whole batch is refused"},
+        503: {"description": "BRIDGE_API_TOKEN is not set, or the database is busy"},
+    }
+
+
+def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> APIRouter:
+    """The generic ingest endpoints."""
+    router = APIRouter(tags=["ingest"])
+    token = settings.bridge_api_token
+    bearer = HTTPBearer(auto_error=False, description="The BRIDGE_API_TOKEN")
+
+    def handler(endpoint: Endpoint):
+        async def ingest(request: Request,
+                         credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> JSONResponse:
+            if not token:
+                return error(503, "the ingest API is disabled: set BRIDGE_API_TOKEN")
+            if credentials is None:
+                return error(401, f"missing bearer token: {_AUTH_HELP}", _UNAUTHORIZED)
+            if not secret_matches(token, credentials.credentials):
+                log.warning("ingest %s refused: wrong bearer token", endpoint.path)
+                return error(401, "wrong bearer token", _UNAUTHORIZED)
+            body = await read_body(request, MAX_BODY_BYTES)
+            if body is None:
+                return error(413, f"body larger than {MAX_BODY_BYTES} bytes")
+            try:
+                payload = json.loads(body)
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+                return error(400, f"body is not valid JSON: {str(exc)[:200]}")
+            records = validate(endpoint.model, payload)
+            if isinstance(records, dict):
+                return JSONResponse({"ok": False, **records}, status_code=422)
+            try:
+                await run_in_threadpool(endpoint.save, store, records)
+            except sqlite3.OperationalError as exc:
+                log.error("ingest %s not stored: %s", endpoint.path, exc)
+                return error(503, "temporarily unable to store; retry later")
+            return JSONResponse({"stored": len(records), endpoint.key: [record_json(r) for r in records]},
+                                status_code=201)
+
+        return ingest
+
+    for endpoint in ENDPOINTS:
+        router.add_api_route(
+            endpoint.path, handler(endpoint), methods=["POST"], status_code=201, summary=endpoint.summary,
+            description=f"{endpoint.model.__doc__} One object or a list of up to {MAX_RECORDS}, stored all or "
+                        "nothing; times are ISO 8601 with a timezone. Auth: `Authorization: Bearer BRIDGE_API_TOKEN`.",
+            responses=_responses(endpoint), openapi_extra=_openapi(endpoint), response_class=JSONResponse)
+    return router

@@ -1,0 +1,357 @@
+"""GitHub push: `POST /webhooks/github` for `workflow_run` and `deployment_status` webhooks.
+
+GitHub signs every delivery with HMAC-SHA256 over the raw body (`X-Hub-Signature-256:
+sha256=<hex>`). Unsigned GitHub webhooks are never accepted: without `GITHUB_WEBHOOK_SECRET`
+the endpoint answers 503, and a missing or wrong signature gets 401; nothing is stored.
+
+Normalisation (documented in the README):
+- `workflow_run` `completed` -> one PipelineRun per run attempt, status from `conclusion`:
+  success -> success; failure, timed_out, startup_failure -> failed; cancelled -> cancelled;
+  skipped, neutral, stale, action_required -> skipped (no pass/fail verdict on the code).
+  Other actions (`requested`, `in_progress`) are acknowledged with 202 and ignored.
+- `deployment_status` success -> success; failure, error -> failed; pending, queued,
+  in_progress, inactive -> 202 ignored. target = `deployment.payload.target` when the
+  deployer set it (e.g. a model name), else the repository's full name; version =
+  `payload.version`, else the commit sha (never the branch: redeploying `main` is not a
+  rollback), else the ref.
+A state GitHub adds later is acknowledged (202) and logged, never stored half-understood.
+
+Redeliveries count once (`X-GitHub-Delivery`, remembered in the same transaction as the
+write); the same run or deployment seen again is one row (primary keys), and an older state
+never overwrites a newer one.
+
+The helpers above the GitHub part (`PayloadError`, `pick`, `parse_time`, `store_once`, ...)
+are shared with the GitLab and generic-API sources.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+import sqlite3
+from datetime import datetime, timezone
+from typing import Any, Iterable, NamedTuple, Sequence
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from bot.clock import Clock, utc_now
+from bot.config import Settings
+from bot.models import Deployment, PipelineRun
+from bot.sources.jira_webhook import verify_signature
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+UTC = timezone.utc
+MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
+PRODUCTION_NAMES = ("production", "prod")
+MAX_ATTEMPT = 1_000_000
+
+# -- shared by the CI sources -------------------------------------------------------------
+
+
+class PayloadError(ValueError):
+    """The body lacks something needed; the message names it."""
+
+
+class Ignored(NamedTuple):
+    """A well-formed event that carries nothing to store (e.g. a run still in progress)."""
+
+    reason: str
+
+
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": message}, status_code=status, headers=headers)
+
+
+def ignored(reason: str) -> JSONResponse:
+    return JSONResponse({"ok": True, "ignored": reason[:200]}, status_code=202)
+
+
+def secret_matches(expected: str, given: str | None) -> bool:
+    """Constant-time comparison of a shared secret."""
+    if not expected or given is None:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
+    """The body, or None once it grows past `limit` (whatever Content-Length said)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _walk(payload: Any, path: str) -> Any:
+    for part in path.split("."):
+        payload = payload.get(part) if isinstance(payload, dict) else None
+    if isinstance(payload, str):
+        try:
+            payload.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate such as "\ud800": valid JSON, not storable
+            raise PayloadError(f"{path} is not valid Unicode") from None
+    return payload
+
+
+def pick(payload: Any, path: str, kind: type | tuple[type, ...] = str, required: bool = True) -> Any:
+    """The value at the dotted `path`; PayloadError names the path if missing or mistyped."""
+    value = _walk(payload, path)
+    if value is None or value == "":
+        if required:
+            raise PayloadError(f"{path} is missing")
+        return None
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise PayloadError(f"{path} must be {' or '.join(k.__name__ for k in kinds)}")
+    return value
+
+
+def first(payload: Any, *paths: str) -> Any:
+    """The first non-empty string among the optional `paths` (None when there is none)."""
+    for path in paths:
+        value = _walk(payload, path)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def pick_id(payload: Any, path: str) -> str:
+    """An identifier that may arrive as a number or a string."""
+    return str(pick(payload, path, (int, str)))
+
+
+_OFFSET_AFTER_SPACE = re.compile(r"\s+([+-]\d{2}:?\d{2})$")
+
+
+def parse_time(value: Any, path: str, required: bool = True) -> datetime | None:
+    """An ISO 8601 time with a timezone, or GitLab's `2016-08-12 15:23:28 UTC` /
+    `2021-04-28 21:50:00 +0200`, as an aware UTC datetime."""
+    if value is None or value == "":
+        if required:
+            raise PayloadError(f"{path} is missing")
+        return None
+    if not isinstance(value, str):
+        raise PayloadError(f"{path} must be an ISO 8601 time string")
+    text = value.strip()
+    if text.endswith(" UTC"):
+        text = text[:-4] + "+00:00"
+    text = _OFFSET_AFTER_SPACE.sub(r"\1", text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise PayloadError(f"{path} is not an ISO 8601 time: {value[:40]!r}") from None
+    if parsed.tzinfo is None:
+        raise PayloadError(f"{path} has no timezone: {value[:40]!r}")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise PayloadError(f"{path} is out of range: {value[:40]!r}") from None
+
+
+def is_production_name(environment: str) -> bool:
+    return environment.strip().lower() in PRODUCTION_NAMES
+
+
+def record_json(record: NamedTuple) -> dict[str, Any]:
+    """A stored record as JSON (times in UTC ISO 8601)."""
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in record._asdict().items()}
+
+
+def _stored_newer(store: Store, record: PipelineRun | Deployment) -> bool:
+    """True when a later state of the same run attempt / deployment is already stored."""
+    if isinstance(record, PipelineRun):
+        return any(r.source == record.source and r.run_id == record.run_id and r.attempt == record.attempt
+                   and r.finished_at > record.finished_at
+                   for r in store.pipeline_runs(record.finished_at, pipeline=record.pipeline))
+    return any(d.source == record.source and d.deployment_id == record.deployment_id
+               and d.finished_at > record.finished_at for d in store.deployments(record.finished_at))
+
+
+def store_once(store: Store, source: str, delivery: str | None, records: Sequence[PipelineRun | Deployment],
+               received_at: datetime) -> dict[str, Any]:
+    """Store webhook records once per delivery id, in one transaction; a record older than
+    what is stored for the same run attempt / deployment is skipped."""
+    with store.transaction():
+        if delivery and not store.remember_delivery(source, delivery[:200], received_at):
+            return {"ok": True, "duplicate": True}
+        fresh = [r for r in records if not _stored_newer(store, r)]
+        store.save_pipeline_runs([r for r in fresh if isinstance(r, PipelineRun)])
+        store.save_deployments([r for r in fresh if isinstance(r, Deployment)])
+        return {"ok": True, "stored": [record_json(r) for r in fresh],
+                "superseded": len(records) - len(fresh)}
+
+
+async def store_response(store: Store, source: str, delivery: str | None, records: Iterable[Any],
+                         received_at: datetime, event: str) -> JSONResponse:
+    try:
+        result = await run_in_threadpool(store_once, store, source, delivery, list(records), received_at)
+    except sqlite3.OperationalError as exc:  # e.g. database locked: the delivery can be retried
+        log.error("%s %s webhook not stored: %s", source, event, exc)
+        return error(503, "temporarily unable to store the event; retry later")
+    return JSONResponse({"event": event, **result})
+
+
+# -- GitHub -------------------------------------------------------------------------------
+
+SOURCE = "github"
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+EVENT_HEADER = "X-GitHub-Event"
+DELIVERY_HEADER = "X-GitHub-Delivery"
+
+CONCLUSIONS = {
+    "success": "success",
+    "failure": "failed", "timed_out": "failed", "startup_failure": "failed",
+    "cancelled": "cancelled",
+    "skipped": "skipped", "neutral": "skipped", "stale": "skipped", "action_required": "skipped",
+}
+DEPLOYMENT_STATES = {"success": "success", "failure": "failed", "error": "failed"}
+PENDING_DEPLOYMENT_STATES = ("pending", "queued", "in_progress", "inactive")
+
+
+def decode_payload(body: bytes, content_type: str) -> dict:
+    """The JSON object GitHub sent, as `application/json` or form-encoded `payload=`."""
+    try:
+        if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+            forms = parse_qs(body.decode(), strict_parsing=False).get("payload")
+            if not forms:
+                raise PayloadError("form body has no payload field")
+            body = forms[0].encode()
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise (exc if isinstance(exc, PayloadError) else PayloadError("body is not valid JSON")) from None
+    if not isinstance(payload, dict):
+        raise PayloadError("body must be a JSON object")
+    return payload
+
+
+def parse_workflow_run(payload: dict) -> PipelineRun | Ignored:
+    """A completed `workflow_run` as a PipelineRun; other actions are Ignored."""
+    action = first(payload, "action")
+    if action != "completed":
+        return Ignored(f"workflow_run action {str(action)[:40]!r} (only completed runs are stored)")
+    run = pick(payload, "workflow_run", dict)
+    conclusion = pick(payload, "workflow_run.conclusion")
+    status = CONCLUSIONS.get(conclusion)
+    if status is None:
+        log.warning("GitHub workflow_run conclusion %r is not known: not stored", conclusion)
+        return Ignored(f"unknown workflow_run.conclusion {conclusion[:40]!r}")
+    name = first(payload, "workflow_run.name", "workflow.name", "workflow_run.path")
+    if name is None:
+        raise PayloadError("workflow_run.name and workflow_run.path are missing")
+    attempt = pick(payload, "workflow_run.run_attempt", int, required=False) or 1
+    if not 1 <= attempt <= MAX_ATTEMPT:
+        raise PayloadError(f"workflow_run.run_attempt is not between 1 and {MAX_ATTEMPT}")
+    return PipelineRun(
+        source=SOURCE,
+        pipeline=f"{pick(payload, 'repository.full_name')}: {name}",
+        run_id=pick_id(payload, "workflow_run.id"),
+        attempt=attempt,
+        status=status,
+        finished_at=parse_time(run.get("updated_at"), "workflow_run.updated_at"),
+        started_at=parse_time(run.get("run_started_at") or run.get("created_at"), "workflow_run.run_started_at",
+                              required=False),
+        url=first(payload, "workflow_run.html_url"),
+        commit_sha=first(payload, "workflow_run.head_sha"),
+        commit_at=parse_time(first(payload, "workflow_run.head_commit.timestamp"),
+                             "workflow_run.head_commit.timestamp", required=False),
+        branch=first(payload, "workflow_run.head_branch"),
+    )
+
+
+def _deployer_payload(deployment: dict) -> dict:
+    """`deployment.payload`: an object, or (from some deployers) a JSON-encoded string."""
+    extra = deployment.get("payload")
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra)
+        except ValueError:
+            return {}
+    return extra if isinstance(extra, dict) else {}
+
+
+def parse_deployment_status(payload: dict) -> Deployment | Ignored:
+    """A finished `deployment_status` as a Deployment; pending states are Ignored."""
+    state = pick(payload, "deployment_status.state")
+    if state in PENDING_DEPLOYMENT_STATES:
+        return Ignored(f"deployment_status state {state!r} (only success, failure and error are stored)")
+    if state not in DEPLOYMENT_STATES:
+        log.warning("GitHub deployment_status state %r is not known: not stored", state)
+        return Ignored(f"unknown deployment_status.state {state[:40]!r}")
+    deployment = pick(payload, "deployment", dict)
+    extra = _deployer_payload(deployment)
+    environment = first(payload, "deployment.environment") or pick(payload, "deployment_status.environment")
+    production = deployment.get("production_environment")
+    sha = first(payload, "deployment.sha")
+    return Deployment(
+        source=SOURCE,
+        deployment_id=pick_id(payload, "deployment.id"),
+        target=first(extra, "target") or pick(payload, "repository.full_name"),
+        version=first(extra, "version") or sha or first(payload, "deployment.ref") or "unknown",
+        environment=environment,
+        status=DEPLOYMENT_STATES[state],
+        finished_at=parse_time(first(payload, "deployment_status.updated_at", "deployment_status.created_at"),
+                               "deployment_status.updated_at"),
+        is_production=production if isinstance(production, bool) else is_production_name(environment),
+        is_rollback=extra.get("rollback") is True,
+        commit_sha=sha,
+        url=first(payload, "deployment_status.target_url", "deployment_status.log_url",
+                  "deployment_status.environment_url"),
+    )
+
+
+_DESCRIPTION = """Point a repository or organisation webhook here (content type JSON, a secret
+equal to `GITHUB_WEBHOOK_SECRET`, events *Workflow runs* and *Deployment statuses*).
+Every delivery must carry a valid `X-Hub-Signature-256`; without the secret configured the
+endpoint answers 503. `ping` gets 200; events and actions not stored get 202."""
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Stored (or a redelivery already stored), or a ping"},
+    202: {"description": "Acknowledged and ignored (another event, or a run or deployment not finished)"},
+    400: {"description": "Malformed JSON or a missing field (named in `error`); nothing stored"},
+    401: {"description": "Missing or invalid X-Hub-Signature-256; nothing stored"},
+    503: {"description": "GITHUB_WEBHOOK_SECRET is not set, or the database is busy"},
+}
+
+
+def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> APIRouter:
+    """`POST /webhooks/github`."""
+    router = APIRouter(tags=["webhooks"])
+    secret = settings.github_webhook_secret
+
+    @router.post("/webhooks/github", summary="GitHub workflow_run and deployment_status webhooks",
+                 description=_DESCRIPTION, responses=_RESPONSES, response_class=JSONResponse)
+    async def github_webhook(request: Request) -> JSONResponse:
+        if not secret:
+            return error(503, "GitHub webhooks are refused: set GITHUB_WEBHOOK_SECRET to the webhook's secret")
+        body = await read_body(request)
+        if body is None:
+            return error(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        if not verify_signature(secret, body, request.headers.get(SIGNATURE_HEADER)):
+            log.warning("GitHub webhook refused: missing or invalid %s", SIGNATURE_HEADER)
+            return error(401, f"missing or invalid {SIGNATURE_HEADER} signature")
+        event = request.headers.get(EVENT_HEADER, "")
+        try:
+            payload = decode_payload(body, request.headers.get("content-type", ""))
+            if event == "ping":
+                return JSONResponse({"ok": True, "event": "ping", "zen": first(payload, "zen")})
+            if event == "workflow_run":
+                record = parse_workflow_run(payload)
+            elif event == "deployment_status":
+                record = parse_deployment_status(payload)
+            else:
+                return ignored(f"event {event[:60]!r} (only workflow_run and deployment_status are stored)")
+        except PayloadError as exc:
+            return error(400, str(exc))
+        if isinstance(record, Ignored):
+            return ignored(record.reason)
+        return await store_response(store, SOURCE, request.headers.get(DELIVERY_HEADER), [record], clock(), event)
+
+    return router
