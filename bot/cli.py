@@ -177,8 +177,12 @@ def report_handoffs(ctx: click.Context, window: str, state: str | None, fmt: str
 
 from bot.cli_focus import focus as report_focus  # noqa: E402  (these modules import cli lazily)
 from bot.cli_keys import keys  # noqa: E402
+from bot.cli_pipelines import delivery as report_delivery  # noqa: E402
+from bot.cli_pipelines import pipelines as report_pipelines  # noqa: E402
 
 report.add_command(report_focus)
+report.add_command(report_pipelines)
+report.add_command(report_delivery)
 cli.add_command(keys)
 
 
@@ -189,6 +193,7 @@ def demo(db: str, issues: int) -> None:
     """Build a synthetic org in a local SQLite file and print what Slack would show."""
     from bot.demo import build_demo_org, demo_settings
     from bot.demo_focus import build_demo_focus, demo_focus_text
+    from bot.demo_pipelines import build_demo_pipelines, demo_pipelines_text
     from bot.handoffs import HandoffQueries
     from bot.reports import open_handoffs_text, stats_text
 
@@ -200,6 +205,7 @@ def demo(db: str, issues: int) -> None:
     with click.progressbar(length=issues, label="Building a synthetic org", show_pos=True) as bar:
         build_demo_org(store, now, issues=issues, progress=lambda n: bar.update(1))
     build_demo_focus(store, settings, now)
+    build_demo_pipelines(store, now)
     queries = HandoffQueries(store, settings)
     calendar, sla = queries.calendar, settings.jira.handoff_sla_workdays
     click.echo(f"\nDemo organisation in {db}: 3 teams, 12 weeks, {issues} Jira issues (times in {settings.timezone})\n")
@@ -210,3 +216,5 @@ def demo(db: str, issues: int) -> None:
     click.echo(stats_text(queries.stats("30d", now), calendar, settings.tz))
     click.echo()
     click.echo(demo_focus_text(store, settings, now))
+    click.echo()
+    click.echo(demo_pipelines_text(store, settings, now))

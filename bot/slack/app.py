@@ -17,7 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.clock import Clock, utc_now
 from bot.config import ConfigError, Settings
 from bot.handoffs import HandoffQueries
-from bot.slack import commands, focus_commands, home
+from bot.slack import commands, focus_commands, home, pipeline_commands
 from bot.slack.errors import SORRY, on_error  # noqa: F401 (SORRY re-exported)
 from bot.store import Store
 
@@ -59,6 +59,7 @@ def create_app(settings: Settings, store: Store, clock: Clock = utc_now) -> App:
     commands.register(app, queries_factory, clock)
     home.register(app, queries_factory, clock)
     focus_commands.register(app, store, settings, clock)
+    pipeline_commands.register(app, store, settings, clock)
     app.error(on_error)
     return app
 

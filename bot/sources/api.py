@@ -37,7 +37,14 @@ from starlette.concurrency import run_in_threadpool
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.models import Deployment, Incident, PipelineRun
-from bot.sources.github import MAX_ATTEMPT, error, is_production_name, read_body, record_json, secret_matches
+from bot.sources.github import (
+    MAX_ATTEMPT,
+    error,
+    is_production_name,
+    read_body,
+    record_json,
+    secret_matches,
+)
 from bot.store import Store
 
 log = logging.getLogger(__name__)
