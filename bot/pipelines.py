@@ -17,12 +17,16 @@ from bot.metrics.reliability import (
     PipelineStats,
     PipelineSummary,
     empty_stats,
+    failure_streak,
     final_attempts,
     overall,
+    stats_from_counts,
     summarize_windows,
+    trend,
+    worst_first,
 )
 from bot.models import Deployment, Incident, PipelineRun
-from bot.store import Store
+from bot.store import Store, to_db_time
 
 WEEK_DAYS = 7
 MONTH_DAYS = 30
@@ -30,6 +34,26 @@ READ_DAYS = 2 * MONTH_DAYS  # the 30-day window and the one before it: all the o
 HISTORY = timedelta(days=365)  # deployments read before a delivery window (rollback inference)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_SUGGESTIONS = 10
+STREAK_READ = 10  # latest attempts read per pipeline for its streak (more when all failed)
+_COUNTED = ("runs", "success", "failed", "cancelled", "skipped")
+
+
+def _add(bucket: dict[str, dict], pipeline: str, source: str, counts: dict) -> None:
+    into = bucket.setdefault(pipeline, {"source": source})
+    for key, value in counts.items():
+        into[key] = into.get(key, 0) + value
+
+
+def _merge(*buckets: dict[str, dict]) -> dict[str, dict]:
+    merged: dict[str, dict] = {}
+    for bucket in buckets:
+        for pipeline, counts in bucket.items():
+            _add(merged, pipeline, counts["source"], {k: v for k, v in counts.items() if k != "source"})
+    return merged
+
+
+def _day_start(day) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -65,18 +89,76 @@ class PipelineQueries:
     # -- reliability -----------------------------------------------------------------------
 
     def overview(self, now: datetime) -> PipelinesOverview:
-        """7- and 30-day summaries of every pipeline, from one read of the last 60 days.
-        Failure streaks therefore reach back at most 60 days."""
-        runs = self.store.pipeline_runs(now - timedelta(days=READ_DAYS), now)
-        by_window = summarize_windows(runs, now, (WEEK_DAYS, MONTH_DAYS))
-        week, month = by_window[WEEK_DAYS], by_window[MONTH_DAYS]
-        return PipelinesOverview(
-            now=now,
-            week=week,
-            month=month,
-            overall_week=overall(s.current for s in week),
-            overall_month=overall(s.current for s in month),
-        )
+        """7- and 30-day summaries of every pipeline with runs in the last 60 days.
+
+        Counts come from the per-day rollups for the whole UTC days inside each window and from
+        raw final attempts only for the partial days at its two edges, so the cost follows the
+        number of pipelines, not the number of runs. Failure streaks and the latest run come
+        from each pipeline's most recent attempts (the (pipeline, finished_at) index)."""
+        # Four consecutive buckets between five boundaries serve both window pairs:
+        # week = b3, the week before = b2, month = b1 + b2 + b3, the month before = b0.
+        b0, b1, b2, b3 = self._bucket_counts([now - timedelta(days=d) for d in (60, 30, 14, 7, 0)])
+        windows = {WEEK_DAYS: (b3, b2), MONTH_DAYS: (_merge(b1, b2, b3), b0)}
+        names = {name for cur, prev in windows.values() for name in cur.keys() | prev.keys()}
+        latest, streaks = {}, {}
+        for name in names:
+            finals = self._recent_finals(name, now)
+            latest[name], streaks[name] = (finals[-1] if finals else None), failure_streak(finals)
+        result: dict[int, list[PipelineSummary]] = {}
+        for days, (cur, prev) in windows.items():
+            start = now - timedelta(days=days)
+            rows = []
+            for name in cur.keys() | prev.keys():
+                last = latest[name]
+                source = last.source if last else (cur.get(name) or prev[name])["source"]
+                in_window = last if last is not None and last.finished_at >= start else None
+                current = stats_from_counts(name, source, cur.get(name), in_window)
+                previous = stats_from_counts(name, source, prev.get(name))
+                rows.append(PipelineSummary(name, source, current, previous,
+                                            trend(current.reliability, previous.reliability), streaks[name]))
+            result[days] = sorted(rows, key=worst_first)
+        week, month = result[WEEK_DAYS], result[MONTH_DAYS]
+        return PipelinesOverview(now=now, week=week, month=month,
+                                 overall_week=overall(s.current for s in week),
+                                 overall_month=overall(s.current for s in month))
+
+    def _bucket_counts(self, bounds: list[datetime]) -> list[dict[str, dict]]:
+        """Per bucket [bounds[i], bounds[i+1]), pipeline -> counts of final attempts (and a
+        source). Whole UTC days between two boundaries come from the day rollups; the days
+        the boundaries fall on are read raw and split at the boundary."""
+        bounds = [b.astimezone(timezone.utc) for b in bounds]
+        buckets: list[dict[str, dict]] = [{} for _ in bounds[:-1]]
+        days = [b.date() for b in bounds]
+        cuts = []
+        for i, day in enumerate(days):  # full days of bucket i: (days[i], days[i+1])
+            cuts += [day.isoformat()] if i == 0 else [day.isoformat(), (day + timedelta(days=1)).isoformat()]
+        cuts[0] = (days[0] + timedelta(days=1)).isoformat()
+        for pipeline, source, k, *counts in self.store.pipeline_day_totals(cuts):
+            if k % 2 == 0:  # odd buckets are the boundary days, read raw below
+                _add(buckets[k // 2], pipeline, source, dict(zip(_COUNTED, counts)))
+        last = len(bounds) - 1
+        for i, bound in enumerate(bounds):
+            since = bound if i == 0 else _day_start(days[i])
+            until = bound if i == last else _day_start(days[i] + timedelta(days=1))
+            bound_text = to_db_time(bound)
+            for pipeline, source, status, finished in self.store.final_runs_between(since, until):
+                k = i - 1 if finished < bound_text else i
+                if 0 <= k < last:
+                    _add(buckets[k], pipeline, source, {"runs": 1, status: 1})
+        return buckets
+
+    def _recent_finals(self, pipeline: str, now: datetime) -> list[PipelineRun]:
+        """Final attempts of a pipeline's latest runs before `now`, oldest first: enough of
+        them to reach back to a success (or the very first run), so the streak is complete."""
+        limit = STREAK_READ
+        while True:
+            # A run counts by its final attempt even when that attempt came after `now` (it
+            # then drops out), as in `reliability.summarize_windows`.
+            recent = self.store.latest_runs(pipeline, datetime.max.replace(tzinfo=timezone.utc), limit)
+            finals = [r for r in final_attempts(recent) if r.finished_at < now]
+            if len(recent) < limit or any(r.status == "success" for r in finals):
+                return finals
+            limit *= 4
 
     def resolve(self, name: str) -> str | None:
         """The stored pipeline name `name` means: equal ignoring case, else the only name that

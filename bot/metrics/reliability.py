@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import itemgetter
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from bot.models import PipelineRun
 
@@ -104,6 +104,18 @@ class _Window:
             last_finished_at=last.finished_at if last else None,
             last_url=last.url if last else None,
         )
+
+
+def stats_from_counts(pipeline: str, source: str, counts: Mapping[str, int] | None,
+                      last: PipelineRun | None = None) -> PipelineStats:
+    """PipelineStats from counts of final runs (keys runs, success, failed, cancelled,
+    skipped), e.g. read from day rollups; `last` is the window's latest final run, if known."""
+    c = counts or {}
+    s, f = c.get("success", 0), c.get("failed", 0)
+    return PipelineStats(pipeline, last.source if last else source, c.get("runs", 0), s, f,
+                         c.get("cancelled", 0), c.get("skipped", 0), _ratio(s, f),
+                         last.status if last else None, last.finished_at if last else None,
+                         last.url if last else None)
 
 
 def empty_stats(pipeline: str, source: str) -> PipelineStats:

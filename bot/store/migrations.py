@@ -232,3 +232,24 @@ def m005_jira_incident_fields(db: Database) -> None:
     """Jira resolution date and components: incidents (time to restore, their target)."""
     db["jira_issues"].add_column("resolved", str)
     db["jira_issues"].add_column("components", str)  # JSON list of component names
+
+
+@migrations()
+def m006_pipeline_days(db: Database) -> None:
+    """Per pipeline and UTC day, the final attempts that finished that day, by status: what
+    `/pipelines` reads instead of a year of raw runs (kept up to date by save_pipeline_runs)."""
+    db["pipeline_days"].create(
+        {"source": str, "pipeline": str, "day": str, "runs": int, "success": int, "failed": int,
+         "cancelled": int, "skipped": int},
+        pk=("source", "pipeline", "day"),
+    )
+    # Covering: a window's totals are read from the index alone.
+    db["pipeline_days"].create_index(
+        ["day", "pipeline", "source", "runs", "success", "failed", "cancelled", "skipped"], index_name="pipeline_days_by_day")
+    db.execute(
+        "INSERT INTO pipeline_days SELECT source, pipeline, substr(finished_at, 1, 10) AS day, COUNT(*),"
+        " SUM(status = 'success'), SUM(status = 'failed'), SUM(status = 'cancelled'), SUM(status = 'skipped')"
+        " FROM pipeline_runs r WHERE attempt = (SELECT MAX(attempt) FROM pipeline_runs x"
+        " WHERE x.source = r.source AND x.pipeline = r.pipeline AND x.run_id = r.run_id)"
+        " GROUP BY source, pipeline, day"
+    )

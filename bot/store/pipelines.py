@@ -8,7 +8,7 @@ redelivered, or seen again by a poll, is stored once; a later state of the same 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Sequence
 
 from bot.models import Deployment, Incident, PipelineRun
@@ -19,6 +19,35 @@ _RUN_COLUMNS = ("source", "pipeline", "run_id", "attempt", "status", "finished_a
 _DEPLOY_COLUMNS = ("source", "deployment_id", "target", "version", "environment", "status", "finished_at",
                    "is_production", "is_rollback", "commit_sha", "commit_at", "url")
 _INCIDENT_COLUMNS = ("source", "incident_id", "title", "started_at", "resolved_at", "target", "deployment_id", "url")
+
+
+def _days_of_runs(conn, keys: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    """(source, pipeline, UTC day) of every stored attempt of these runs."""
+    days: set[tuple[str, str, str]] = set()
+    for source, pipeline, run_id in keys:
+        rows = conn.execute(
+            "SELECT substr(finished_at, 1, 10) FROM pipeline_runs WHERE source = ? AND pipeline = ? AND run_id = ?",
+            [source, pipeline, run_id])
+        days.update((source, pipeline, day) for (day,) in rows)
+    return days
+
+
+def _recount_day(conn, source: str, pipeline: str, day: str) -> None:
+    """Rewrite one `pipeline_days` row from the final attempts that finished that UTC day."""
+    start = f"{day}T00:00:00"
+    end = (date.fromisoformat(day) + timedelta(days=1)).isoformat() + "T00:00:00"
+    counts = dict(conn.execute(
+        "SELECT status, COUNT(*) FROM pipeline_runs r WHERE pipeline = ? AND source = ?"
+        " AND finished_at >= ? AND finished_at < ? AND attempt = (SELECT MAX(attempt) FROM pipeline_runs x"
+        " WHERE x.source = r.source AND x.pipeline = r.pipeline AND x.run_id = r.run_id) GROUP BY status",
+        [pipeline, source, start, end]).fetchall())
+    conn.execute("DELETE FROM pipeline_days WHERE source = ? AND pipeline = ? AND day = ?", [source, pipeline, day])
+    if counts:
+        conn.execute(
+            "INSERT INTO pipeline_days (source, pipeline, day, runs, success, failed, cancelled, skipped)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [source, pipeline, day, sum(counts.values()), counts.get("success", 0), counts.get("failed", 0),
+             counts.get("cancelled", 0), counts.get("skipped", 0)])
 
 
 def _upsert_sql(table: str, columns: Sequence[str]) -> str:
@@ -32,11 +61,19 @@ class PipelineStore:
     # -- writes -----------------------------------------------------------------------------
 
     def save_pipeline_runs(self, runs: Sequence[PipelineRun]) -> None:
+        """Upsert attempts and, in the same transaction, recount the `pipeline_days` of every
+        day an attempt of an affected run finished on, before or after the write (a re-run
+        moves its run's count to the day its final attempt finished)."""
+        keys = {(r.source, r.pipeline, r.run_id) for r in runs}
         with self.transaction() as db:
+            days = _days_of_runs(db.conn, keys)
             db.conn.executemany(_upsert_sql("pipeline_runs", _RUN_COLUMNS), [
                 (r.source, r.pipeline, r.run_id, r.attempt, r.status, to_db_time(r.finished_at),
                  to_db_time(r.started_at), r.url, r.commit_sha, to_db_time(r.commit_at), r.branch)
                 for r in runs])
+            days |= _days_of_runs(db.conn, keys)
+            for source, pipeline, day in days:
+                _recount_day(db.conn, source, pipeline, day)
 
     def save_deployments(self, deployments: Sequence[Deployment]) -> None:
         with self.transaction() as db:
@@ -76,7 +113,43 @@ class PipelineStore:
                 for (s, p, rid, att, st, fin, start, url, sha, cat, br) in rows]
 
     def pipeline_names(self) -> list[str]:
-        return [r[0] for r in self.db.conn.execute("SELECT DISTINCT pipeline FROM pipeline_runs ORDER BY 1")]
+        """Every pipeline name: a skip-scan of the (pipeline, finished_at) index, one step
+        per name, rather than a DISTINCT over every run."""
+        return [r[0] for r in self.db.conn.execute(
+            "WITH RECURSIVE names(name) AS (SELECT MIN(pipeline) FROM pipeline_runs"
+            " UNION ALL SELECT (SELECT MIN(pipeline) FROM pipeline_runs WHERE pipeline > name)"
+            " FROM names WHERE name IS NOT NULL) SELECT name FROM names WHERE name IS NOT NULL")]
+
+    def pipeline_day_totals(self, cuts: Sequence[str]) -> list[tuple]:
+        """Totals of final attempts per (pipeline, source, bucket) for UTC days split by the
+        ascending day strings `cuts`: bucket i holds cuts[i] <= day < cuts[i + 1]. Rows are
+        (pipeline, source, bucket, runs, success, failed, cancelled, skipped)."""
+        if len(cuts) < 2:
+            return []
+        bucket = " ".join(f"WHEN day < ? THEN {i}" for i in range(len(cuts) - 2)) or ""
+        case = f"CASE {bucket} ELSE {len(cuts) - 2} END" if bucket else "0"
+        return self.db.conn.execute(
+            f"SELECT pipeline, source, {case} AS bucket, SUM(runs), SUM(success), SUM(failed), SUM(cancelled),"
+            " SUM(skipped) FROM pipeline_days WHERE day >= ? AND day < ? GROUP BY pipeline, source, bucket",
+            [*cuts[1:-1], cuts[0], cuts[-1]]).fetchall()
+
+    def final_runs_between(self, since: datetime, until: datetime) -> list[tuple]:
+        """(pipeline, source, status, finished_at ISO text) of final attempts finished in
+        [since, until): the partial days at the edges of a window."""
+        return self.db.conn.execute(
+            "SELECT pipeline, source, status, finished_at FROM pipeline_runs r"
+            " WHERE finished_at >= ? AND finished_at < ? AND attempt = (SELECT MAX(attempt)"
+            " FROM pipeline_runs x WHERE x.source = r.source AND x.pipeline = r.pipeline AND x.run_id = r.run_id)",
+            [to_db_time(since), to_db_time(until)]).fetchall()
+
+    def latest_runs(self, pipeline: str, until: datetime, limit: int) -> list[PipelineRun]:
+        """A pipeline's `limit` latest attempts that finished before `until`, newest first."""
+        rows = self.db.conn.execute(
+            f"SELECT {', '.join(_RUN_COLUMNS)} FROM pipeline_runs WHERE pipeline = ? AND finished_at < ?"
+            " ORDER BY finished_at DESC LIMIT ?", [pipeline, to_db_time(until), limit])
+        return [PipelineRun(s, p, rid, att, st, from_db_time(fin), from_db_time(start), url, sha,
+                            from_db_time(cat), br)
+                for (s, p, rid, att, st, fin, start, url, sha, cat, br) in rows]
 
     def commit_times(self, shas: Sequence[str]) -> dict[str, datetime]:
         """Commit time of each sha that some pipeline run reported (for lead time)."""
