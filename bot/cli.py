@@ -144,8 +144,14 @@ def jobs_run(ctx: click.Context, name: str) -> None:
 
     if name not in JOBS:
         raise click.BadParameter(f"unknown job {name!r}; jobs: {', '.join(JOBS)}", param_hint="NAME")
+    from bot.sources.airflow import AirflowSyncError
+    from bot.sources.jira import JiraSyncError
+
     settings = _settings(ctx)
-    click.echo(f"{name}: {run_job(name, Services(settings, _store(settings)))}")
+    try:
+        click.echo(f"{name}: {run_job(name, Services(settings, _store(settings)))}")
+    except (JiraSyncError, AirflowSyncError) as exc:  # already logged and recorded, without secrets
+        raise click.ClickException(f"{name} failed: {exc}") from None
 
 
 @cli.group()
