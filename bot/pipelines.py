@@ -101,9 +101,15 @@ class PipelineQueries:
         windows = {WEEK_DAYS: (b3, b2), MONTH_DAYS: (_merge(b1, b2, b3), b0)}
         names = {name for cur, prev in windows.values() for name in cur.keys() | prev.keys()}
         latest, streaks = {}, {}
+        for name, source, run_id, attempt, status, finished, url, streak in self.store.pipeline_states():
+            if name not in names or (name in latest and latest[name].finished_at >= finished):
+                continue
+            latest[name] = PipelineRun(source, name, run_id, attempt, status, finished, url=url)
+            streaks[name] = streak
         for name in names:
-            finals = self._recent_finals(name, now)
-            latest[name], streaks[name] = (finals[-1] if finals else None), failure_streak(finals)
+            if name not in latest or latest[name].finished_at >= now:  # state is newer than `now`
+                finals = self._recent_finals(name, now)
+                latest[name], streaks[name] = (finals[-1] if finals else None), failure_streak(finals)
         result: dict[int, list[PipelineSummary]] = {}
         for days, (cur, prev) in windows.items():
             start = now - timedelta(days=days)

@@ -253,3 +253,19 @@ def m006_pipeline_days(db: Database) -> None:
         " WHERE x.source = r.source AND x.pipeline = r.pipeline AND x.run_id = r.run_id)"
         " GROUP BY source, pipeline, day"
     )
+
+
+@migrations()
+def m007_pipeline_state(db: Database) -> None:
+    """Per pipeline (and source): its latest final run and current failure streak, kept on
+    write, so `/pipelines` needs no per-pipeline read of recent runs."""
+    from bot.store.pipelines import refresh_pipeline_state
+
+    db["pipeline_state"].create(
+        {"source": str, "pipeline": str, "last_run_id": str, "last_attempt": int, "last_status": str,
+         "last_finished_at": str, "last_url": str, "streak": int},
+        pk=("source", "pipeline"),
+    )
+    pairs = db.execute("SELECT DISTINCT source, pipeline FROM pipeline_runs").fetchall()
+    for source, pipeline in pairs:
+        refresh_pipeline_state(db.conn, source, pipeline)

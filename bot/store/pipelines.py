@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Sequence
 
+from bot.metrics.reliability import failure_streak, final_attempts
 from bot.models import Deployment, Incident, PipelineRun
 from bot.store.times import from_db_time, to_db_time
 
@@ -50,6 +51,36 @@ def _recount_day(conn, source: str, pipeline: str, day: str) -> None:
              counts.get("cancelled", 0), counts.get("skipped", 0)])
 
 
+STATE_READ = 10  # latest attempts read for a streak (more while no success is among them)
+
+
+def refresh_pipeline_state(conn, source: str, pipeline: str) -> None:
+    """Rewrite one `pipeline_state` row: the latest final run and the failure streak,
+    reading recent attempts until a success (or the first run) is among them."""
+    limit = STATE_READ
+    while True:
+        rows = conn.execute(
+            f"SELECT {', '.join(_RUN_COLUMNS)} FROM pipeline_runs WHERE source = ? AND pipeline = ?"
+            " ORDER BY finished_at DESC LIMIT ?", [source, pipeline, limit]).fetchall()
+        finals = final_attempts(_run_from_row(r) for r in rows)
+        if len(rows) < limit or any(r.status == "success" for r in finals):
+            break
+        limit *= 4
+    conn.execute("DELETE FROM pipeline_state WHERE source = ? AND pipeline = ?", [source, pipeline])
+    if finals:
+        last = finals[-1]
+        conn.execute(
+            "INSERT INTO pipeline_state (source, pipeline, last_run_id, last_attempt, last_status,"
+            " last_finished_at, last_url, streak) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [source, pipeline, last.run_id, last.attempt, last.status, to_db_time(last.finished_at), last.url,
+             failure_streak(finals)])
+
+
+def _run_from_row(row: tuple) -> PipelineRun:
+    s, p, rid, att, st, fin, start, url, sha, cat, br = row
+    return PipelineRun(s, p, rid, att, st, from_db_time(fin), from_db_time(start), url, sha, from_db_time(cat), br)
+
+
 def _upsert_sql(table: str, columns: Sequence[str]) -> str:
     return (f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) "
             f"VALUES ({', '.join('?' for _ in columns)})")
@@ -74,6 +105,8 @@ class PipelineStore:
             days |= _days_of_runs(db.conn, keys)
             for source, pipeline, day in days:
                 _recount_day(db.conn, source, pipeline, day)
+            for source, pipeline in {(s, p) for s, p, _ in keys}:
+                refresh_pipeline_state(db.conn, source, pipeline)
 
     def save_deployments(self, deployments: Sequence[Deployment]) -> None:
         with self.transaction() as db:
@@ -132,6 +165,13 @@ class PipelineStore:
             f"SELECT pipeline, source, {case} AS bucket, SUM(runs), SUM(success), SUM(failed), SUM(cancelled),"
             " SUM(skipped) FROM pipeline_days WHERE day >= ? AND day < ? GROUP BY pipeline, source, bucket",
             [*cuts[1:-1], cuts[0], cuts[-1]]).fetchall()
+
+    def pipeline_states(self) -> list[tuple]:
+        """(pipeline, source, last_run_id, last_attempt, last_status, last_finished_at,
+        last_url, streak) of every pipeline: its latest final run and failure streak."""
+        return [(p, s, rid, att, st, from_db_time(fin), url, streak) for p, s, rid, att, st, fin, url, streak in
+                self.db.conn.execute("SELECT pipeline, source, last_run_id, last_attempt, last_status,"
+                                     " last_finished_at, last_url, streak FROM pipeline_state")]
 
     def final_runs_between(self, since: datetime, until: datetime) -> list[tuple]:
         """(pipeline, source, status, finished_at ISO text) of final attempts finished in
