@@ -26,7 +26,7 @@ from bot.metrics.reliability import (
     worst_first,
 )
 from bot.models import Deployment, Incident, PipelineRun
-from bot.store import Store, to_db_time
+from bot.store import Store
 
 WEEK_DAYS = 7
 MONTH_DAYS = 30
@@ -146,11 +146,10 @@ class PipelineQueries:
         for i, bound in enumerate(bounds):
             since = bound if i == 0 else _day_start(days[i])
             until = bound if i == last else _day_start(days[i] + timedelta(days=1))
-            bound_text = to_db_time(bound)
-            for pipeline, source, status, finished in self.store.final_runs_between(since, until):
-                k = i - 1 if finished < bound_text else i
+            for pipeline, source, before, status, n in self.store.final_run_counts_between(since, until, bound):
+                k = i - 1 if before else i
                 if 0 <= k < last:
-                    _add(buckets[k], pipeline, source, {"runs": 1, status: 1})
+                    _add(buckets[k], pipeline, source, {"runs": n, status: n})
         return buckets
 
     def _recent_finals(self, pipeline: str, now: datetime) -> list[PipelineRun]:

@@ -269,3 +269,18 @@ def m007_pipeline_state(db: Database) -> None:
     pairs = db.execute("SELECT DISTINCT source, pipeline FROM pipeline_runs").fetchall()
     for source, pipeline in pairs:
         refresh_pipeline_state(db.conn, source, pipeline)
+
+
+@migrations()
+def m008_final_attempt_flag(db: Database) -> None:
+    """Mark each run's final attempt, so the edges of a `/pipelines` window are counted from
+    one covering index instead of a per-row MAX(attempt) lookup."""
+    db.execute("ALTER TABLE pipeline_runs ADD COLUMN is_final INTEGER")
+    db.execute(
+        "UPDATE pipeline_runs SET is_final = (attempt = (SELECT MAX(attempt) FROM pipeline_runs x"
+        " WHERE x.source = pipeline_runs.source AND x.pipeline = pipeline_runs.pipeline"
+        " AND x.run_id = pipeline_runs.run_id))"
+    )
+    db.execute(
+        "CREATE INDEX pipeline_runs_final_by_time ON pipeline_runs (finished_at, is_final, pipeline, source, status)"
+    )

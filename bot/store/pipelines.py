@@ -103,6 +103,11 @@ class PipelineStore:
                  to_db_time(r.started_at), r.url, r.commit_sha, to_db_time(r.commit_at), r.branch)
                 for r in runs])
             days |= _days_of_runs(db.conn, keys)
+            db.conn.executemany(
+                "UPDATE pipeline_runs SET is_final = (attempt = (SELECT MAX(attempt) FROM pipeline_runs x"
+                " WHERE x.source = pipeline_runs.source AND x.pipeline = pipeline_runs.pipeline"
+                " AND x.run_id = pipeline_runs.run_id)) WHERE source = ? AND pipeline = ? AND run_id = ?",
+                list(keys))
             for source, pipeline, day in days:
                 _recount_day(db.conn, source, pipeline, day)
             for source, pipeline in {(s, p) for s, p, _ in keys}:
@@ -173,14 +178,13 @@ class PipelineStore:
                 self.db.conn.execute("SELECT pipeline, source, last_run_id, last_attempt, last_status,"
                                      " last_finished_at, last_url, streak FROM pipeline_state")]
 
-    def final_runs_between(self, since: datetime, until: datetime) -> list[tuple]:
-        """(pipeline, source, status, finished_at ISO text) of final attempts finished in
-        [since, until): the partial days at the edges of a window."""
+    def final_run_counts_between(self, since: datetime, until: datetime, split: datetime) -> list[tuple]:
+        """Final attempts finished in [since, until), counted per (pipeline, source, before
+        `split`?, status): the partial days at the edges of a window."""
         return self.db.conn.execute(
-            "SELECT pipeline, source, status, finished_at FROM pipeline_runs r"
-            " WHERE finished_at >= ? AND finished_at < ? AND attempt = (SELECT MAX(attempt)"
-            " FROM pipeline_runs x WHERE x.source = r.source AND x.pipeline = r.pipeline AND x.run_id = r.run_id)",
-            [to_db_time(since), to_db_time(until)]).fetchall()
+            "SELECT pipeline, source, finished_at < ? AS before, status, COUNT(*) FROM pipeline_runs"
+            " WHERE finished_at >= ? AND finished_at < ? AND is_final = 1 GROUP BY pipeline, source, before, status",
+            [to_db_time(split), to_db_time(since), to_db_time(until)]).fetchall()
 
     def latest_runs(self, pipeline: str, until: datetime, limit: int) -> list[PipelineRun]:
         """A pipeline's `limit` latest attempts that finished before `until`, newest first."""
