@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
-from slack_sdk.signature import SignatureVerifier  # noqa: E402
 
+from benchmarks.timing import latency_line, measure_slash  # noqa: E402
 from bot.config import settings_from_mapping  # noqa: E402
 from bot.models import FocusDay  # noqa: E402
 from bot.server import build_server  # noqa: E402
@@ -41,13 +38,6 @@ MEMBERS = [f"U{n:07d}" for n in range(PEOPLE)]
 TEAMS = [{"name": "org", "members": MEMBERS}] + [
     {"name": f"team-{t}", "members": MEMBERS[t * 100:(t + 1) * 100]} for t in range(10)
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    xs = sorted(values)
-    h = (len(xs) - 1) * q
-    lo = int(h)
-    return xs[lo] + (xs[min(lo + 1, len(xs) - 1)] - xs[lo]) * (h - lo)
 
 
 def build(store: Store, seed: int = 5) -> int:
@@ -72,29 +62,6 @@ def build(store: Store, seed: int = 5) -> int:
     return rows
 
 
-def measure(url: str, fake: FakeSlack, text: str, n: int) -> tuple[list[float], list[float]]:
-    """(ack latencies, end-to-end latencies) in ms for n sequential signed requests."""
-    verifier = SignatureVerifier(SECRET)
-    acks, totals = [], []
-    with httpx.Client(timeout=30) as client:
-        for _ in range(n):
-            response_url = fake.response_url()
-            body = urlencode({"command": "/focus", "text": text, "user_id": LEAD, "team_id": "T0TEAM",
-                              "channel_id": "C0BENCH", "response_url": response_url, "trigger_id": "1.2.3"})
-            ts = str(int(time.time()))
-            headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-                       "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body)}
-            started = time.monotonic()
-            response = client.post(url + "/slack/events", content=body, headers=headers)
-            acked = time.monotonic()
-            assert response.status_code == 200, response.text
-            post = fake.response_to(response_url, timeout=30)
-            assert "People" in str(post.body.get("blocks")), post.body
-            acks.append((acked - started) * 1000)
-            totals.append((post.at - started) * 1000)
-    return acks, totals
-
-
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "bench-focus.db")
@@ -112,12 +79,10 @@ def main() -> None:
             server = build_server(settings, store, clock, scheduler=False)  # as `serve` runs it, minus jobs
             with serve(server.web) as url:
                 for text in ("team org", "team team-3"):
-                    measure(url, fake, text, 5)  # warm-up (and the lead's timezone is cached)
-                    acks, totals = measure(url, fake, text, REQUESTS)
+                    measure_slash(url, fake, SECRET, "/focus", text, LEAD, 5, expect="People")  # warm-up, caches the tz
+                    acks, totals = measure_slash(url, fake, SECRET, "/focus", text, LEAD, REQUESTS, expect="People")
                     label = f"/focus {text}"
-                    print(f"{label:<20} end to end p50 {statistics.median(totals):6.1f} ms  "
-                          f"p99 {percentile(totals, 0.99):6.1f} ms   (HTTP ack p50 {statistics.median(acks):.1f} ms,"
-                          f" p99 {percentile(acks, 0.99):.1f} ms; {REQUESTS} requests)")
+                    print(latency_line(label, acks, totals))
         store.close()
 
 

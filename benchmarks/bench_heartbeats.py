@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 
+from benchmarks.timing import percentile  # noqa: E402
 from bot.config import settings_from_mapping  # noqa: E402
 from bot.keys import issue_key  # noqa: E402
 from bot.store import Store  # noqa: E402
@@ -43,13 +44,6 @@ BATCH = 25
 STEP = 120.0  # seconds between one person's heartbeats
 PATH = "/api/v1/users/current/heartbeats.bulk"
 UA = "wakatime/13.1.0 (Linux-6.1-x86_64) Python3.9.18 vscode/1.85.0 vscode-wakatime/24.0.0"
-
-
-def percentile(values: list[float], q: float) -> float:
-    xs = sorted(values)
-    h = (len(xs) - 1) * q
-    lo = int(h)
-    return xs[lo] + (xs[min(lo + 1, len(xs) - 1)] - xs[lo]) * (h - lo)
 
 
 def _settings():

@@ -23,7 +23,6 @@ import multiprocessing
 import os
 import random
 import socket
-import statistics
 import sys
 import tempfile
 import threading
@@ -31,13 +30,12 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
-from slack_sdk.signature import SignatureVerifier  # noqa: E402
 
+from benchmarks.timing import latency_line, measure_slash, percentile  # noqa: E402
 from bot.config import settings_from_mapping  # noqa: E402
 from bot.models import PipelineRun  # noqa: E402
 from bot.server import build_server  # noqa: E402
@@ -54,13 +52,6 @@ NOW = datetime(2025, 11, 21, 15, 0, tzinfo=timezone.utc)  # a Friday
 DB = Path(os.environ.get("BENCH_PIPELINES_DB", "/tmp/research-bridge-bench-pipelines.db"))
 SOURCES = ("github", "gitlab", "airflow", "api")
 FIXTURE = Path(__file__).resolve().parents[1] / "tests/fixtures/github/workflow_run.completed.success.json"
-
-
-def percentile(values: list[float], q: float) -> float:
-    xs = sorted(values)
-    h = (len(xs) - 1) * q
-    lo = int(h)
-    return xs[lo] + (xs[min(lo + 1, len(xs) - 1)] - xs[lo]) * (h - lo)
 
 
 def pipeline_name(n: int) -> str:
@@ -107,29 +98,6 @@ def build(path: Path = DB, seed: int = 3) -> Store:
     return store
 
 
-def measure(url: str, fake: FakeSlack, text: str, n: int, expect: str) -> tuple[list[float], list[float]]:
-    """(ack latencies, end-to-end latencies) in ms for n sequential signed requests."""
-    verifier = SignatureVerifier(SECRET)
-    acks, totals = [], []
-    with httpx.Client(timeout=30) as client:
-        for _ in range(n):
-            response_url = fake.response_url()
-            body = urlencode({"command": "/pipelines", "text": text, "user_id": "U0BENCH", "team_id": "T0TEAM",
-                              "channel_id": "C0BENCH", "response_url": response_url, "trigger_id": "1.2.3"})
-            ts = str(int(time.time()))
-            headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-                       "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body)}
-            started = time.monotonic()
-            response = client.post(url + "/slack/events", content=body, headers=headers)
-            acked = time.monotonic()
-            assert response.status_code == 200, response.text
-            post = fake.response_to(response_url, timeout=30)
-            assert expect in json.dumps(post.body.get("blocks"), ensure_ascii=False), post.body
-            acks.append((acked - started) * 1000)
-            totals.append((post.at - started) * 1000)
-    return acks, totals
-
-
 def bench_slash_commands() -> None:
     store = build()
     print(f"database: {PIPELINES} pipelines, {store.count('pipeline_runs'):,} runs over {DAYS} days"
@@ -141,12 +109,10 @@ def bench_slash_commands() -> None:
         server = build_server(settings, store, lambda: NOW, scheduler=False)  # as `serve` runs it, minus jobs
         with serve(server.web) as url:
             for text, expect in (("", "…and"), (pipeline_name(7), "recent runs")):
-                measure(url, fake, text, 5, expect)  # warm-up
-                acks, totals = measure(url, fake, text, REQUESTS, expect)
+                measure_slash(url, fake, SECRET, "/pipelines", text, "U0BENCH", 5, expect=expect)  # warm-up
+                acks, totals = measure_slash(url, fake, SECRET, "/pipelines", text, "U0BENCH", REQUESTS, expect=expect)
                 label = f"/pipelines {text}".strip()
-                print(f"{label:<44} end to end p50 {statistics.median(totals):6.1f} ms  "
-                      f"p99 {percentile(totals, 0.99):6.1f} ms   (HTTP ack p50 {statistics.median(acks):.1f} ms,"
-                      f" p99 {percentile(acks, 0.99):.1f} ms; {REQUESTS} requests)")
+                print(latency_line(label, acks, totals))
     store.close()
 
 

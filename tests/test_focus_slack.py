@@ -10,11 +10,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Iterator
-from urllib.parse import urlencode
 
 import httpx
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
 from bot.config import Settings, settings_from_mapping
 from bot.focus import FocusQueries
@@ -25,6 +23,7 @@ from bot.slack.blocks import to_dicts
 from bot.slack.focus_commands import focus_reply
 from bot.store import Store
 from bot.web import create_web_app
+from tests import slack_requests
 from tests.fakes.fake_slack import FakeSlack
 from tests.live import serve
 
@@ -102,22 +101,11 @@ def _fresh_calls(fake: FakeSlack) -> None:
 
 
 def signed_post(url: str, body: str, *, secret: str = SECRET, age: int = 0) -> httpx.Response:
-    ts = str(int(time.time()) - age)
-    sig = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-               "X-Slack-Signature": sig}
-    return httpx.post(url + "/slack/events", content=body.encode(), headers=headers, timeout=10)
+    return slack_requests.signed_post(url, body, secret, age=age)
 
 
 def slash_body(fake: FakeSlack, text: str, user: str) -> tuple[str, str]:
-    response_url = fake.response_url()
-    form = {
-        "token": "verification-token", "team_id": "T0TEAM", "team_domain": "fake", "channel_id": "C0GENERAL",
-        "channel_name": "general", "user_id": user, "user_name": user.lower(), "command": "/focus", "text": text,
-        "api_app_id": "A0BRIDGE", "is_enterprise_install": "false", "response_url": response_url,
-        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
-    }
-    return urlencode(form), response_url
+    return slack_requests.slash_body(fake, "/focus", text, user)
 
 
 def focus(b: Bridge, text: str, user: str = "U0ANA") -> str:

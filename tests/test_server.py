@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlencode
 
 import httpx
 import pytest
 from click.testing import CliRunner
-from slack_sdk.signature import SignatureVerifier
 
 from bot.cli import cli
 from bot.config import settings_from_mapping
 from bot.jobs import Services, run_job
 from bot.server import build_server
 from bot.store import Store
+from tests import slack_requests
 from tests.fakes.fake_jira import ALICE, FakeJira
 from tests.fakes.fake_slack import FakeSlack
 from tests.live import serve
@@ -59,14 +58,9 @@ def wait_until(predicate, timeout: float = 10.0):
 
 
 def slash(url: str, slack: FakeSlack, text: str = "") -> str:
-    """Send a signed /handoffs; return the response_url it was given."""
-    response_url = slack.response_url()
-    body = urlencode({"command": "/handoffs", "text": text, "user_id": "U0ALICE", "team_id": "T0TEAM",
-                      "channel_id": "C0CHAN", "response_url": response_url, "trigger_id": "1.2.3"})
-    ts = str(int(time.time()))
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-               "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)}
-    assert httpx.post(url + "/slack/events", content=body, headers=headers, timeout=10).status_code == 200
+    """Send a signed /handoffs as U0ALICE; return the response_url it was given."""
+    body, response_url = slack_requests.slash_body(slack, "/handoffs", text, "U0ALICE")
+    assert slack_requests.signed_post(url, body, SECRET).status_code == 200
     return response_url
 
 

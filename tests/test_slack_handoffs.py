@@ -10,12 +10,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
 from bot.config import Settings, settings_from_mapping
 from bot.handoffs import HandoffQueries, StatsReport
@@ -27,6 +25,7 @@ from bot.slack import blocks as render
 from bot.slack.app import SORRY, create_app, socket_mode_handler
 from bot.store import Store
 from bot.web import create_web_app
+from tests import slack_requests
 from tests.fakes.fake_slack import FakeSlack
 from tests.live import serve
 
@@ -148,21 +147,11 @@ def _fresh_calls(fake: FakeSlack) -> None:
 
 def signed_post(url: str, body: str, content_type: str, *, secret: str = SECRET, age: int = 0,
                 signature: str | None = None) -> httpx.Response:
-    ts = str(int(time.time()) - age)
-    sig = signature or SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-    headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
-    return httpx.post(url + "/slack/events", content=body.encode(), headers=headers, timeout=10)
+    return slack_requests.signed_post(url, body, secret, age=age, signature=signature, content_type=content_type)
 
 
 def slash_body(fake: FakeSlack, text: str, user: str = "U0ANA", command: str = "/handoffs") -> tuple[str, str]:
-    response_url = fake.response_url()
-    form = {
-        "token": "verification-token", "team_id": "T0TEAM", "team_domain": "fake", "channel_id": "C0GENERAL",
-        "channel_name": "general", "user_id": user, "user_name": user.lower(), "command": command, "text": text,
-        "api_app_id": "A0BRIDGE", "is_enterprise_install": "false", "response_url": response_url,
-        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
-    }
-    return urlencode(form), response_url
+    return slack_requests.slash_body(fake, command, text, user)
 
 
 def run_command(b: Bridge, text: str, user: str = "U0ANA") -> dict:
