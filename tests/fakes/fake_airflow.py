@@ -26,8 +26,10 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.loopback import LoopbackServer
 
 UTC = timezone.utc
 V1_FIELDS = {"order_by", "page_offset", "page_limit", "dag_ids", "states", "execution_date_gte",
@@ -103,7 +105,7 @@ def _iso(at: datetime | None, z: bool) -> str | None:
 
 
 @dataclass
-class FakeAirflow:
+class FakeAirflow(LoopbackServer):
     """`with FakeAirflow(api_version=2) as fake:`; add runs with `add_run`, finish them with `finish`."""
 
     api_version: int = 2
@@ -117,38 +119,9 @@ class FakeAirflow:
     _faults: list[_Fault] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
-    _server: ThreadingHTTPServer | None = None
 
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> "FakeAirflow":
-        fake = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.fake = fake
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "FakeAirflow":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def _handler_class(self) -> type:
+        return _Handler
 
     # -- data --------------------------------------------------------------------------------
 

@@ -30,10 +30,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
+
+from tests.fakes.loopback import LoopbackServer
 
 UTC = timezone.utc
 _UPDATED_GE = re.compile(r'updated\s*>=\s*"(\d{4})[/-](\d{2})[/-](\d{2})(?: (\d{2}):(\d{2}))?"', re.I)
@@ -200,7 +202,7 @@ class _Fault:
     after: int  # let this many matching requests through first
 
 
-class FakeJira:
+class FakeJira(LoopbackServer):
     """`with FakeJira() as fake:` or `fake.start()` / `fake.stop()`."""
 
     def __init__(
@@ -231,38 +233,9 @@ class FakeJira:
         self._lock = threading.RLock()
         self._issue_ids = itertools.count(10001)
         self._history_ids = itertools.count(20001)
-        self._server: ThreadingHTTPServer | None = None
 
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> "FakeJira":
-        fake = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.fake = fake
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "FakeJira":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def _handler_class(self) -> type:
+        return _Handler
 
     def env(self) -> dict[str, str]:
         """Environment for `settings_from_mapping`: Cloud basic auth, or DC PAT."""

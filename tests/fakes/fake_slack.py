@@ -18,9 +18,11 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.loopback import LoopbackServer
 
 _JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata")
 
@@ -73,7 +75,7 @@ class _Fault:
     retry_after: int
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """Start with `FakeSlack().start()` (or as a context manager); `stop()` when done."""
 
     def __init__(self, tokens: tuple[str, ...] = ("xoxb-test-token",), team_id: str = "T0TEAM") -> None:
@@ -89,49 +91,15 @@ class FakeSlack:
         self._ids = itertools.count(1)
         self._responses: dict[str, int] = {}  # response_url id -> posts so far
         self._uploads: dict[str, bytes | None] = {}  # file id -> content once uploaded
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle -----------------------------------------------------------------------
+    # -- lifecycle (start/stop/with: LoopbackServer) -----------------------------------
 
-    def start(self) -> FakeSlack:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server naming
-                fake._handle(self)
-
-            def do_POST(self) -> None:  # noqa: N802
-                fake._handle(self)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+    def _handler_class(self) -> type:
+        return _Handler
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.url
 
     @property
     def api_url(self) -> str:
@@ -451,3 +419,19 @@ def _send_text(req: BaseHTTPRequestHandler, status: int, text: str) -> None:
     req.send_header("Content-Length", str(len(data)))
     req.end_headers()
     req.wfile.write(data)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Hands every request to the fake (set as `fake` by LoopbackServer.start)."""
+
+    protocol_version = "HTTP/1.1"
+    fake: FakeSlack
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        self.fake._handle(self)
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.fake._handle(self)
+
+    def log_message(self, *args: Any) -> None:
+        pass
