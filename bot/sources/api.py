@@ -37,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.models import Deployment, Incident, PipelineRun
-from bot.sources.github import (
+from bot.sources.inbound import (
     MAX_ATTEMPT,
     error,
     is_production_name,

@@ -37,7 +37,7 @@ from fastapi.responses import JSONResponse
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.models import Deployment, PipelineRun
-from bot.sources.github import (
+from bot.sources.inbound import (
     MAX_BODY_BYTES,
     Ignored,
     PayloadError,

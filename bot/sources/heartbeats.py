@@ -29,6 +29,7 @@ from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.focus_rollup import record_heartbeats
 from bot.models import Heartbeat
+from bot.sources.inbound import read_body
 from bot.store import Store
 from bot.store.focus import heartbeat_id
 
@@ -213,17 +214,6 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
 
 
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it grows past `limit` (whatever Content-Length said)."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -285,7 +275,7 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
         user = await run_in_threadpool(authenticate, store, authorization, query_key)
         if user is None:
             return _error(401, "invalid or revoked API key")
-        body = await _read_body(request, MAX_BODY_BYTES)
+        body = await read_body(request, MAX_BODY_BYTES)
         if body is None:
             return _error(413, f"body larger than {MAX_BODY_BYTES} bytes; send at most 25 heartbeats a post")
         try:

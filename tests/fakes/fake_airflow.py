@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes.loopback import LoopbackServer
+from tests.fakes.loopback import Fault, LoopbackServer, PathFaults
 
 UTC = timezone.utc
 V1_FIELDS = {"order_by", "page_offset", "page_limit", "dag_ids", "states", "execution_date_gte",
@@ -83,15 +83,6 @@ class Request:
         return json.loads(self.body) if self.body else None
 
 
-@dataclass
-class _Fault:
-    path: str
-    status: int
-    remaining: int | None
-    retry_after: str | None
-    after: int = 0
-
-
 class _Reply(Exception):
     def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None):
         self.status, self.body, self.headers = status, body, headers or {}
@@ -105,7 +96,7 @@ def _iso(at: datetime | None, z: bool) -> str | None:
 
 
 @dataclass
-class FakeAirflow(LoopbackServer):
+class FakeAirflow(PathFaults, LoopbackServer):
     """`with FakeAirflow(api_version=2) as fake:`; add runs with `add_run`, finish them with `finish`."""
 
     api_version: int = 2
@@ -116,7 +107,7 @@ class FakeAirflow(LoopbackServer):
     runs: list[FakeRun] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
     jwts: dict[str, bool] = field(default_factory=dict)  # issued JWT -> still valid
-    _faults: list[_Fault] = field(default_factory=list)
+    _faults: list[Fault] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -150,39 +141,8 @@ class FakeAirflow(LoopbackServer):
 
     # -- faults and records ------------------------------------------------------------------
 
-    def fail_next(self, path: str, status: int = 503, times: int | None = 1, *,
-                  retry_after: float | str | None = None, after: int = 0) -> None:
-        """Answer the next `times` requests whose path contains `path` with `status`
-        (None: until `clear_faults()`), after letting `after` of them through."""
-        with self._lock:
-            self._faults.append(_Fault(path, status, times, None if retry_after is None else str(retry_after), after))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def calls(self, path_contains: str = "") -> list[Request]:
-        with self._lock:
-            return [r for r in self.requests if path_contains in r.path]
-
     def list_calls(self) -> list[Request]:
         return self.calls("/dagRuns/list")
-
-    def clear_requests(self) -> None:
-        with self._lock:
-            self.requests.clear()
-
-    def _fault_for(self, path: str) -> _Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.path in path and fault.remaining != 0:
-                    if fault.after > 0:
-                        fault.after -= 1
-                        return None
-                    if fault.remaining is not None:
-                        fault.remaining -= 1
-                    return fault
-            return None
 
     # -- behaviour ---------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-from tests.fakes.loopback import LoopbackServer
+from tests.fakes.loopback import Fault, LoopbackServer, PathFaults
 
 UTC = timezone.utc
 _UPDATED_GE = re.compile(r'updated\s*>=\s*"(\d{4})[/-](\d{2})[/-](\d{2})(?: (\d{2}):(\d{2}))?"', re.I)
@@ -193,16 +193,7 @@ class Request:
         return values[0] if values else None
 
 
-@dataclass
-class _Fault:
-    path: str
-    status: int
-    remaining: int | None  # None: until cleared
-    retry_after: str | None
-    after: int  # let this many matching requests through first
-
-
-class FakeJira(LoopbackServer):
+class FakeJira(PathFaults, LoopbackServer):
     """`with FakeJira() as fake:` or `fake.start()` / `fake.stop()`."""
 
     def __init__(
@@ -229,7 +220,7 @@ class FakeJira(LoopbackServer):
         self.search_page_max = search_page_max
         self.issues: dict[str, FakeIssue] = {}
         self.requests: list[Request] = []
-        self._faults: list[_Fault] = []
+        self._faults: list[Fault] = []
         self._lock = threading.RLock()
         self._issue_ids = itertools.count(10001)
         self._history_ids = itertools.count(20001)
@@ -274,39 +265,7 @@ class FakeJira(LoopbackServer):
             payload["changelog"] = {"id": history.id, "items": history.items}
         return payload
 
-    # -- faults and records ------------------------------------------------------------------
-
-    def fail_next(self, path: str, status: int = 503, times: int | None = 1, *,
-                  retry_after: float | str | None = None, after: int = 0) -> None:
-        """Answer the next `times` requests whose path contains `path` with `status`
-        (None: until `clear_faults()`), after letting `after` of them through."""
-        with self._lock:
-            ra = None if retry_after is None else str(retry_after)
-            self._faults.append(_Fault(path, status, times, ra, after))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def calls(self, path_contains: str = "") -> list[Request]:
-        with self._lock:
-            return [r for r in self.requests if path_contains in r.path]
-
-    def clear_requests(self) -> None:
-        with self._lock:
-            self.requests.clear()
-
-    def _fault_for(self, path: str) -> _Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.path in path and fault.remaining != 0:
-                    if fault.after > 0:
-                        fault.after -= 1
-                        return None
-                    if fault.remaining is not None:
-                        fault.remaining -= 1
-                    return fault
-            return None
+    # -- behaviour (faults and the request log: PathFaults) -------------------------
 
     def _authorised(self, headers: dict[str, str]) -> bool:
         auth = headers.get("authorization", "")
