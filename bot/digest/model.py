@@ -1,0 +1,129 @@
+"""What a digest says, as plain data: computed by `bot.digest.compute`, rendered by
+`bot.slack.digest_blocks` (Block Kit + text) and `bot.slack.charts` (PNG)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.metrics.delivery import DeliveryMetrics
+from bot.metrics.focus import TeamFocus
+from bot.metrics.handoffs import HandoffStats
+from bot.metrics.reliability import PipelineStats, PipelineSummary
+from bot.models import HandoffView
+
+
+@dataclass(frozen=True)
+class Week:
+    """One ISO week in a timezone: [start, end), both local midnights (aware datetimes)."""
+
+    label: str  # "2026-W47"
+    start: datetime
+    end: datetime
+
+    @property
+    def days(self) -> int:
+        return 7
+
+
+@dataclass(frozen=True)
+class HandoffSection:
+    """Handoffs of the digest's teams: this week against the week before."""
+
+    current: HandoffStats  # events in the week; open_now = open at the week's end
+    previous: HandoffStats
+    oldest_open: tuple[HandoffView, ...]  # open at the week's end, oldest request first
+    oldest_waits: tuple[float, ...]  # their calendar waits at the week's end, seconds
+    owners: tuple[str | None, ...]  # Slack user ID of each one's assignee, when linked
+    teams: tuple[tuple[str, HandoffStats], ...]  # per team (this week), by name
+
+    @property
+    def quiet(self) -> bool:
+        c = self.current
+        return not (c.requested or c.picked_up or c.delivered or c.withdrawn or c.open_now)
+
+
+@dataclass(frozen=True)
+class TeamFocusWeek:
+    team: str
+    current: TeamFocus
+    previous: TeamFocus
+    below_people: tuple[str, ...] = ()  # Slack IDs, only when the org and the digest opted in
+
+
+@dataclass(frozen=True)
+class FocusSection:
+    """Focus Time aggregates over the week's workdays (never individuals unless opted in)."""
+
+    threshold_seconds: float
+    overall: TeamFocusWeek  # all members of the digest's teams together
+    teams: tuple[TeamFocusWeek, ...]
+
+    @property
+    def quiet(self) -> bool:
+        return self.overall.current.people_with_data == 0
+
+
+@dataclass(frozen=True)
+class PipelineSection:
+    """Reliability of final runs finished in the week, against the week before."""
+
+    overall: PipelineStats
+    overall_previous: PipelineStats
+    pipelines: tuple[PipelineSummary, ...]  # every pipeline with runs in either week, worst first
+
+    @property
+    def quiet(self) -> bool:
+        return self.overall.runs == 0
+
+
+@dataclass(frozen=True)
+class DeliverySection:
+    current: DeliveryMetrics
+    previous: DeliveryMetrics
+
+    @property
+    def quiet(self) -> bool:
+        return self.current.deployments == 0 and self.current.incidents == 0
+
+
+@dataclass(frozen=True)
+class WeekPoint:
+    """One week of the chart's trends (None: no data that week)."""
+
+    week: str  # "2026-W47"
+    handoff_median_wait_days: float | None  # calendar days, handoffs picked up that week
+    handoff_p90_wait_days: float | None
+    focus_hours_per_day: float | None  # average over person-days with data
+    pipeline_reliability: float | None  # 0..1, final runs finished that week
+
+
+@dataclass(frozen=True)
+class History:
+    """The last weeks up to and including the digest's week, oldest first."""
+
+    points: tuple[WeekPoint, ...]
+    threshold_hours: float  # the Focus Time line (focus.threshold_hours)
+    panels: tuple[str, ...]  # which of "handoffs", "focus", "pipelines" the chart draws
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One channel's digest for one week; a section is None when the digest does not include it."""
+
+    channel: str
+    name: str  # the digest's name (ledger key with channel and week)
+    week: Week
+    timezone: str
+    teams: tuple[str, ...]  # the teams it covers (empty: all)
+    handoffs: HandoffSection | None
+    focus: FocusSection | None
+    pipelines: PipelineSection | None
+    delivery: DeliverySection | None
+    history: History | None  # None when the digest has no chart
+
+    @property
+    def quiet(self) -> bool:
+        """True when every included section had nothing this week."""
+        sections = [s for s in (self.handoffs, self.focus, self.pipelines, self.delivery) if s is not None]
+        return all(s.quiet for s in sections)
