@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SECTIONS = ("handoffs", "focus", "pipelines", "delivery")
+DEFAULT_DIGEST_NAME = "weekly"
+_DIGEST_KEYS = ("channel", "name", "schedule", "timezone", "sections", "teams", "chart", "grace_hours", "show_names")
+_DIGEST_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _SLACK_ID = re.compile(r"^[UWCGS][A-Z0-9]{2,}$")
 
@@ -75,6 +78,8 @@ class Team:
 
 @dataclass(frozen=True)
 class DigestSettings:
+    """One `[[digest]]`: a weekly post to a channel (ledger key: channel, name, ISO week)."""
+
     channel: str
     schedule_weekday: str = "mon"
     schedule_time: time = time(9, 0)
@@ -82,6 +87,18 @@ class DigestSettings:
     sections: tuple[str, ...] = SECTIONS
     teams: tuple[str, ...] = ()
     chart: bool = True
+    name: str = "weekly"
+    grace_hours: float = 12.0  # a digest missed while down is still sent this long after its time
+    show_names: bool = False  # name who is below the focus line (needs share_individuals_with_leads)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def job_id(self) -> str:
+        """The scheduler's id for this digest: digest:CHANNEL, or digest:CHANNEL:NAME."""
+        return f"digest:{self.channel}" + ("" if self.name == DEFAULT_DIGEST_NAME else f":{self.name}")
 
 
 @dataclass(frozen=True)
@@ -266,7 +283,7 @@ def settings_from_mapping(
         "engineering": r.strings(streams_table, "engineering", "streams.engineering", ()),
     }
     teams = _teams(r, data.get("team", []))
-    digests = _digests(r, data.get("digest", []), timezone)
+    digests = _digests(r, data.get("digest", []), timezone, teams, focus)
     airflow = _airflow(r, r.table(data, "airflow"), environ)
 
     port_text = environ.get("PORT", "3000")
@@ -393,16 +410,28 @@ def _teams(r: _Reader, entries: Any) -> tuple[Team, ...]:
     return tuple(teams)
 
 
-def _digests(r: _Reader, entries: Any, org_timezone: str) -> tuple[DigestSettings, ...]:
+def _digests(
+    r: _Reader, entries: Any, org_timezone: str, teams: tuple[Team, ...], focus: FocusSettings
+) -> tuple[DigestSettings, ...]:
     if not isinstance(entries, list):
         r.fail("[[digest]]", "an array of tables")
         return ()
-    digests = []
+    team_names = {t.name.lower() for t in teams}
+    digests: list[DigestSettings] = []
     for i, t in enumerate(entries):
+        if not isinstance(t, dict):
+            r.fail(f"digest[{i}]", "a table", t)
+            continue
+        for key in t:
+            if key not in _DIGEST_KEYS:
+                r.fail(f"digest[{i}].{key}", "one of " + ", ".join(_DIGEST_KEYS) + " (unknown key)")
         channel = r.string(t, "channel", f"digest[{i}].channel", None)
         if not channel or not _SLACK_ID.match(channel):
             r.fail(f"digest[{i}].channel", "a channel ID such as C0123ABCD", channel)
             continue
+        name = r.string(t, "name", f"digest[{i}].name", DEFAULT_DIGEST_NAME) or DEFAULT_DIGEST_NAME
+        if not _DIGEST_NAME.match(name):
+            r.fail(f"digest[{i}].name", "lower-case letters, digits, - or _ (at most 40)", name)
         schedule = t.get("schedule", "mon 09:00")
         parts = schedule.split() if isinstance(schedule, str) else []
         weekday, at = "mon", time(9, 0)
@@ -415,17 +444,29 @@ def _digests(r: _Reader, entries: Any, org_timezone: str) -> tuple[DigestSetting
         for s in sections:
             if s not in SECTIONS:
                 r.fail(f"digest[{i}].sections", "sections from " + ", ".join(SECTIONS), s)
-        digests.append(
-            DigestSettings(
-                channel=channel,
-                schedule_weekday=weekday,
-                schedule_time=at,
-                timezone=r.timezone(t, "timezone", f"digest[{i}].timezone", org_timezone),
-                sections=sections,
-                teams=r.strings(t, "teams", f"digest[{i}].teams", ()),
-                chart=r.boolean(t, "chart", f"digest[{i}].chart", True),
-            )
+        digest_teams = r.strings(t, "teams", f"digest[{i}].teams", ())
+        for team in digest_teams:
+            if team.lower() not in team_names:
+                r.fail(f"digest[{i}].teams", "names of [[team]] entries", team)
+        show_names = r.boolean(t, "show_names", f"digest[{i}].show_names", False)
+        if show_names and not focus.share_individuals_with_leads:
+            r.fail(f"digest[{i}].show_names", "false unless focus.share_individuals_with_leads = true", True)
+        digest = DigestSettings(
+            channel=channel,
+            schedule_weekday=weekday,
+            schedule_time=at,
+            timezone=r.timezone(t, "timezone", f"digest[{i}].timezone", org_timezone),
+            sections=tuple(dict.fromkeys(sections)),
+            teams=digest_teams,
+            chart=r.boolean(t, "chart", f"digest[{i}].chart", True),
+            name=name,
+            grace_hours=r.number(t, "grace_hours", f"digest[{i}].grace_hours", 12.0),
+            show_names=show_names,
         )
+        if any(d.channel == channel and d.name == name for d in digests):
+            r.fail(f"digest[{i}]", f"a name unique per channel (another digest for {channel} is called {name!r};"
+                   " set name = \"...\" on one of them)")
+        digests.append(digest)
     return tuple(digests)
 
 

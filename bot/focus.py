@@ -113,10 +113,11 @@ class FocusQueries:
         aggregate = team_focus(rows, members, window, self.threshold_seconds)
         below: tuple[str, ...] = ()
         if self.settings.focus.share_individuals_with_leads:
-            below = tuple(self._below(rows, members, window))
+            below = tuple(self.below(rows, members, window))
         return TeamReport(team.name, window, aggregate, self.threshold_seconds, below)
 
-    def _below(self, rows: Sequence[FocusDay], members: Sequence[str], window: Sequence[date]) -> list[str]:
+    def below(self, rows: Sequence[FocusDay], members: Sequence[str], window: Sequence[date]) -> list[str]:
+        """Members whose own average over the window's days with data is under the line."""
         per_person: dict[str, dict[date, float]] = {m: {} for m in members}
         for r in rows:
             if r.slack_user_id in per_person:

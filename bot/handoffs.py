@@ -54,6 +54,10 @@ class HandoffQueries:
 
     # -- people and teams --------------------------------------------------------------
 
+    def slack_links(self) -> dict[str, str]:
+        """Jira user (account id or e-mail, lower-cased) -> Slack user ID."""
+        return self._links()
+
     def _links(self) -> dict[str, str]:
         """Jira user (account id or e-mail, lower-cased) -> Slack user ID; config overrides win."""
         links = {k.lower(): v for k, v in self.store.user_links().items() if v}
@@ -116,6 +120,15 @@ class HandoffQueries:
         overall = summarize((v.cycle for v in views), now, start, self.calendar, sla)
         by_team = summarize_by_team(views, now, start, self.calendar, sla) if self.settings.teams else {}
         return StatsReport(window=window, start=start, now=now, overall=overall, by_team=by_team)
+
+    def active_since(self, start: datetime, teams: Sequence[str] = ()) -> list[HandoffView]:
+        """Cycles with an event at or after `start`, plus every open one, with teams; only
+        those of `teams` (case-insensitive) when given."""
+        views = self._with_teams(self.store.handoffs(active_since=start))
+        if teams:
+            wanted = {t.lower() for t in teams}
+            views = [v for v in views if v.team and v.team.lower() in wanted]
+        return views
 
     def issue_report(self, key: str) -> IssueReport | None:
         """An issue's handoff cycles and timeline, or None when the issue is unknown."""

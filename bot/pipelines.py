@@ -128,6 +128,13 @@ class PipelineQueries:
                                  overall_week=overall(s.current for s in week),
                                  overall_month=overall(s.current for s in month))
 
+    def pooled_between(self, bounds: list[datetime]) -> list[PipelineStats]:
+        """All pipelines pooled, per period [bounds[i], bounds[i+1]) (e.g. weeks for a chart)."""
+        stats = []
+        for bucket in self._bucket_counts(bounds):
+            stats.append(overall(stats_from_counts(name, c["source"], c) for name, c in bucket.items()))
+        return stats
+
     def _bucket_counts(self, bounds: list[datetime]) -> list[dict[str, dict]]:
         """Per bucket [bounds[i], bounds[i+1]), pipeline -> counts of final attempts (and a
         source). Whole UTC days between two boundaries come from the day rollups; the days

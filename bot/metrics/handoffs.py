@@ -286,7 +286,7 @@ def _within(at: datetime | None, start: datetime, now: datetime) -> bool:
     return at is not None and start <= at <= now
 
 
-def _open_at(cycle: HandoffCycle, now: datetime) -> bool:
+def open_at(cycle: HandoffCycle, now: datetime) -> bool:
     """Requested by `now` and neither picked up nor withdrawn by then."""
     ended = [t for t in (cycle.picked_up_at, cycle.withdrawn_at) if t is not None]
     return cycle.requested_at <= now and not any(t <= now for t in ended)
@@ -309,7 +309,7 @@ def summarize(
     picked = [c for c in cycles if _within(c.picked_up_at, start, now)]
     delivered = [c for c in cycles if _within(c.delivered_at, start, now)]
     withdrawn = [c for c in cycles if _within(c.withdrawn_at, start, now)]
-    open_now = [c for c in cycles if _open_at(c, now)]
+    open_now = [c for c in cycles if open_at(c, now)]
 
     waits = [wait_seconds(c, now) for c in picked]
     business = [business_wait_seconds(c, now, cal) for c in picked]

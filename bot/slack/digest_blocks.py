@@ -1,0 +1,255 @@
+"""The weekly digest as Block Kit, plain notification text and terminal text (pure).
+
+Readable on a phone: one short section per topic, numbers with units, each next to last
+week's. A section with nothing this week is one line; a digest with nothing at all is one
+message line. Limits come from `bot.slack.blocks` (at most 5 rows per list, "…and N more").
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Sequence
+
+from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
+
+from bot.digest.model import DeliverySection, Digest, FocusSection, HandoffSection, PipelineSection, TeamFocusWeek
+from bot.formatting import business_days, duration, percent
+from bot.metrics.workcal import WorkCalendar
+from bot.slack.blocks import MAX_SUMMARY, _clip, _context, _fit, _header, _key_link, _pack_lines, _section, escape
+from bot.slack.pipeline_blocks import counts, reliability, streak_text, trend_arrow
+
+MAX_ROWS = 5  # oldest handoffs, worst pipelines: the rest is one "…and N more" line
+MAX_TEXT_FALLBACK = 600
+SECTION_NAMES = {"handoffs": "research handoffs", "focus": "Focus Time data",
+                 "pipelines": "pipeline runs", "delivery": "deployments or incidents"}
+
+
+# -- small helpers -------------------------------------------------------------------------
+
+
+def week_range(digest: Digest) -> str:
+    """'16–22 Nov 2026' for the ISO week (Monday to Sunday, local)."""
+    first, last = digest.week.start.date(), digest.week.end.date() - timedelta(days=1)
+    if first.month == last.month:
+        return f"{first.day}–{last.day} {last:%b %Y}"
+    return f"{first.day} {first:%b} – {last.day} {last:%b %Y}"
+
+
+def count_change(current: int, previous: int) -> str:
+    """'12 (+3)', '12 (−2)', '12 (=)' against last week."""
+    diff = current - previous
+    sign = "=" if diff == 0 else (f"+{diff:,}" if diff > 0 else f"−{-diff:,}")
+    return f"{current:,} ({sign})"
+
+
+def _hours(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds / 3600:.1f} h"
+
+
+def _vs(current: str, previous: str) -> str:
+    return current if previous == "—" else f"{current} (last week {previous})"
+
+
+def _link(url: str | None, label: str) -> str:
+    if not url:
+        return label
+    return f"<{url.replace('|', '%7C').replace('>', '%3E').replace('<', '%3C')}|{label}>"
+
+
+# -- sections ----------------------------------------------------------------------------------
+
+
+def handoff_blocks(section: HandoffSection, calendar: WorkCalendar, sla_workdays: float) -> list[Block]:
+    title = ":handshake: *Research handoffs*"
+    if section.quiet:
+        return [_section(f"{title}: a quiet week — nothing requested, picked up or waiting.")]
+    c, p = section.current, section.previous
+    per_day = calendar.seconds_per_workday
+    lines = [
+        title,
+        f"Requested {count_change(c.requested, p.requested)} · picked up {count_change(c.picked_up, p.picked_up)}"
+        f" · delivered {count_change(c.delivered, p.delivered)}"
+        + (f" · withdrawn {c.withdrawn}" if c.withdrawn else ""),
+        "Wait for pick-up: median " + _vs(business_days(c.median_business_wait_seconds, per_day),
+                                          business_days(p.median_business_wait_seconds, per_day))
+        + " · p90 " + _vs(business_days(c.p90_business_wait_seconds, per_day),
+                          business_days(p.p90_business_wait_seconds, per_day)),
+        f"Still waiting at the week's end: *{c.open_now}*"
+        + (f" · {c.sla_breaches} over the {sla_workdays:g}-workday SLA" if c.sla_breaches else ""),
+    ]
+    blocks: list[Block] = [_section("\n".join(lines))]
+    if section.oldest_open:
+        rows = []
+        for view, waited, owner in list(zip(section.oldest_open, section.oldest_waits, section.owners))[:MAX_ROWS]:
+            who = f"<@{owner}>" if owner else (escape(view.assignee_name) if view.assignee_name else "unassigned")
+            by = f" · from {escape(view.cycle.requested_by_name)}" if view.cycle.requested_by_name else ""
+            rows.append(f"• {_key_link(view.key, view.url)} {_clip(escape(view.summary), MAX_SUMMARY // 2)}"
+                        f" — waiting {duration(waited)} · owner {who}{by}")
+        more = len(section.oldest_open) - len(rows)
+        if more > 0:
+            rows.append(f"…and {more} more waiting (`/handoffs` lists them all)")
+        blocks += _pack_lines(["*Oldest still waiting*", *rows])
+    if len(section.teams) > 1:
+        blocks += _pack_lines([
+            f"• *{escape(team)}*: {s.requested} requested · {s.picked_up} picked up · median wait "
+            f"{business_days(s.median_business_wait_seconds, per_day)} · {s.open_now} waiting"
+            for team, s in section.teams
+        ])
+    return blocks
+
+
+def _focus_line(name: str, week: TeamFocusWeek, threshold: float, bold: bool) -> str:
+    c, p = week.current, week.previous
+    label = f"*{escape(name)}*" if bold else escape(name)
+    if c.people_with_data == 0:
+        return f"{label}: no IDE data this week"
+    share = c.research_share
+    split = "" if share is None else f" · research {percent(share)} / engineering {percent(1 - share)}"
+    below = f"{c.below_threshold} of {c.people_with_data} below the line"
+    return (f"{label}: *{_hours(c.average_focus_seconds)}/day* "
+            f"(last week {_hours(p.average_focus_seconds)}) · {below}{split}")
+
+
+def focus_blocks(section: FocusSection) -> list[Block]:
+    line = f"{section.threshold_seconds / 3600:g} h"
+    title = f":brain: *Research Focus Time* (team averages per workday; the line is {line})"
+    if section.quiet:
+        return [_section(f":brain: *Research Focus Time*: a quiet week — no IDE data from the teams.")]
+    lines = [title, _focus_line("All teams" if section.teams else "Everyone", section.overall,
+                                section.threshold_seconds, True)]
+    if len(section.teams) > 1:
+        lines += ["• " + _focus_line(t.team, t, section.threshold_seconds, False) for t in section.teams]
+    named = [(t.team, t.below_people) for t in section.teams if t.below_people]
+    blocks: list[Block] = _pack_lines(lines)
+    if named:
+        blocks.append(_context("Below the line (shared by the org's choice): " + "; ".join(
+            f"{escape(team)}: " + ", ".join(f"<@{u}>" for u in people) for team, people in named)))
+    return blocks
+
+
+def pipeline_blocks(section: PipelineSection) -> list[Block]:
+    title = ":gear: *Pipelines*"
+    if section.quiet:
+        return [_section(f"{title}: a quiet week — no finished pipeline runs.")]
+    o, p = section.overall, section.overall_previous
+    change = ""
+    if o.reliability is not None and p.reliability is not None:
+        change = f" {trend_arrow(o.reliability - p.reliability)}"
+    head = (f"{title}: reliability *{reliability(o)}*{change} (last week {reliability(p)})"
+            f" · {counts(o)} across {sum(1 for s in section.pipelines if s.current.runs):,} pipelines")
+    troubled = [s for s in section.pipelines if s.current.failed or s.streak]
+    if not troubled:
+        return [_section(head + "\nNo failed runs this week. :white_check_mark:")]
+    rows = []
+    for s in troubled[:MAX_ROWS]:
+        streak = streak_text(s.streak)
+        rows.append(f"• {_link(s.current.last_url, '*' + escape(s.pipeline) + '*')} {reliability(s.current)}"
+                    f" {trend_arrow(s.trend)} · {counts(s.current)}" + (f" · {streak}" if streak else ""))
+    if len(troubled) > MAX_ROWS:
+        rows.append(f"…and {len(troubled) - MAX_ROWS} more with failures (`/pipelines` lists them all)")
+    return _pack_lines([head, "*Worst this week*", *rows])
+
+
+def delivery_blocks(section: DeliverySection) -> list[Block]:
+    title = ":rocket: *ML delivery*"
+    if section.quiet:
+        return [_section(f"{title}: a quiet week — no deployments or incidents.")]
+    c, p = section.current, section.previous
+    lines = [
+        f"{title}: {count_change(c.successful_production_deployments, p.successful_production_deployments)}"
+        f" production deployments on {c.deployment_days} day{'s' if c.deployment_days != 1 else ''}",
+        "Lead time (commit → production): median " + _vs(duration(c.lead_time_median_seconds),
+                                                          duration(p.lead_time_median_seconds))
+        + f" · p90 {duration(c.lead_time_p90_seconds)}",
+        "Change failure rate " + _vs(percent(c.change_failure_rate), percent(p.change_failure_rate))
+        + f" · rollbacks {c.rollbacks}" + (f" (model rollback rate {percent(c.model_rollback_rate)})"
+                                           if c.model_rollback_rate is not None else ""),
+        f"Incidents {c.incidents} · time to restore median {duration(c.time_to_restore_median_seconds)}"
+        + (f" · {c.open_incidents} still open" if c.open_incidents else ""),
+    ]
+    return [_section("\n".join(lines))]
+
+
+# -- the message -------------------------------------------------------------------------------
+
+
+def digest_blocks(digest: Digest, calendar: WorkCalendar, sla_workdays: float) -> list[Block]:
+    """The whole digest: header, context, one part per section, footer."""
+    teams = ", ".join(escape(t) for t in digest.teams) or "all teams"
+    head: list[Block] = [
+        _header(f"Weekly digest · {digest.week.label}"),
+        _context(f"{week_range(digest)} ({escape(digest.timezone)}) · {teams}"),
+    ]
+    if digest.quiet:
+        included = [k for k, s in _sections(digest) if s is not None]
+        what = ", ".join(SECTION_NAMES[k] for k in included) or "figures"
+        return [*head, _section(f":zzz: A quiet week: no {what}.")]
+    parts: list[list[Block]] = []
+    if digest.handoffs is not None:
+        parts.append(handoff_blocks(digest.handoffs, calendar, sla_workdays))
+    if digest.focus is not None:
+        parts.append(focus_blocks(digest.focus))
+    if digest.pipelines is not None:
+        parts.append(pipeline_blocks(digest.pipelines))
+    if digest.delivery is not None:
+        parts.append(delivery_blocks(digest.delivery))
+    body: list[Block] = []
+    for part in parts:
+        body += ([DividerBlock()] if body else []) + part
+    footer = _context("More: `/handoffs stats 7d` · `/focus team NAME` · `/pipelines`"
+                      + (" · trends chart in the thread" if digest.history else ""))
+    return _fit(head, body, [footer], hint="see `research-bridge digest --dry-run`")
+
+
+def _sections(digest: Digest) -> list[tuple[str, object]]:
+    return [("handoffs", digest.handoffs), ("focus", digest.focus),
+            ("pipelines", digest.pipelines), ("delivery", digest.delivery)]
+
+
+def digest_text(digest: Digest, calendar: WorkCalendar) -> str:
+    """The notification text (`text` of chat.postMessage): the headline figures in one line."""
+    parts = [f"Weekly digest {digest.week.label}"]
+    if digest.quiet:
+        return parts[0] + ": a quiet week."
+    h, f, p, d = digest.handoffs, digest.focus, digest.pipelines, digest.delivery
+    if h is not None and not h.quiet:
+        wait = business_days(h.current.median_business_wait_seconds, calendar.seconds_per_workday)
+        parts.append(f"{h.current.requested} handoffs requested, median wait {wait}, {h.current.open_now} waiting")
+    if f is not None and not f.quiet:
+        parts.append(f"focus {_hours(f.overall.current.average_focus_seconds)}/day")
+    if p is not None and not p.quiet:
+        parts.append(f"pipelines {reliability(p.overall)} reliable")
+    if d is not None and not d.quiet:
+        parts.append(f"{d.current.successful_production_deployments} production deployments")
+    return _clip(parts[0] + ": " + " · ".join(parts[1:]), MAX_TEXT_FALLBACK)
+
+
+# -- terminal ----------------------------------------------------------------------------------
+
+_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
+_MENTION = re.compile(r"<@([A-Z0-9]+)>")
+
+
+def blocks_as_text(blocks: Sequence[Block], width: int = 72) -> str:
+    """How the message reads, for a terminal: links as 'label (url)', mentions as @ID,
+    bold markers and emoji codes dropped."""
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block, HeaderBlock):
+            title = block.text.text
+            out += ["", title, "=" * min(width, len(title))]
+        elif isinstance(block, SectionBlock) and block.text is not None:
+            out += [_plain(block.text.text), ""]
+        elif isinstance(block, ContextBlock):
+            out += ["  " + _plain(" ".join(e.text for e in block.elements if hasattr(e, "text")))]
+        elif isinstance(block, DividerBlock):
+            out += ["-" * width]
+    return "\n".join(out).strip("\n") + "\n"
+
+
+def _plain(text: str) -> str:
+    text = _LINK.sub(lambda m: f"{m[2]} ({m[1]})", text)
+    text = _MENTION.sub(r"@\1", text)
+    text = re.sub(r":[a-z_]+: ?", "", text).replace("*", "").replace("`", "")
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
