@@ -18,7 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock, utc_now
-from bot.config import Settings
+from bot.config import WEEKDAYS, DigestSettings, Settings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,56 @@ def prune_heartbeats(services: Services) -> str:
     return f"removed {removed} raw heartbeats older than {kept} days (retention + a margin for late ones)"
 
 
+def deliver_due_digests(services: Services, only: DigestSettings | None = None) -> str:
+    """Post every digest that is due (its latest scheduled time within its grace) and not
+    yet posted; the ledger makes repeated and overlapping runs harmless."""
+    from bot.digest.deliver import deliver_due
+    from bot.slack.app import digest_client
+
+    settings = services.settings
+    if not settings.digests:
+        return "no [[digest]] configured"
+    if not settings.slack_configured:
+        return "Slack is not configured: no digests"
+    chosen = settings.digests if only is None else (only,)
+    outcomes = deliver_due(services.store, settings, digest_client(settings), services.clock(), chosen)
+    if not outcomes:
+        return "nothing due (each digest's latest scheduled time is beyond its grace)"
+    return "; ".join(o.line() for o in outcomes)
+
+
+def _digest_trigger(digest: DigestSettings) -> Callable[[Settings], CronTrigger | None]:
+    """Weekly at the digest's weekday and time, in its timezone (DST handled by APScheduler)."""
+
+    def trigger(settings: Settings) -> CronTrigger | None:
+        if not settings.slack_configured:
+            return None
+        at = digest.schedule_time
+        return CronTrigger(day_of_week=WEEKDAYS.index(digest.schedule_weekday), hour=at.hour,
+                           minute=at.minute, timezone=digest.tz)
+
+    return trigger
+
+
+def digest_jobs(settings: Settings) -> dict[str, Job]:
+    """One cron job per `[[digest]]` (id `digest:CHANNEL[:NAME]`)."""
+    jobs = {}
+    for digest in settings.digests:
+        jobs[digest.job_id] = Job(
+            digest.job_id,
+            f"Weekly digest to {digest.channel} ({digest.schedule_weekday} {digest.schedule_time:%H:%M} {digest.timezone})",
+            lambda services, d=digest: deliver_due_digests(services, d),
+            _digest_trigger(digest),
+            misfire_grace_seconds=int(digest.grace_hours * 3600),
+        )
+    return jobs
+
+
+def all_jobs(settings: Settings) -> dict[str, Job]:
+    """The fixed jobs and the digests' jobs for these settings."""
+    return {**JOBS, **digest_jobs(settings)}
+
+
 def _focus_alerts_trigger(settings: Settings) -> CronTrigger | None:
     """Daily at `focus.alert_time` in the organisation's timezone, when Slack is configured."""
     if not settings.slack_configured:
@@ -153,6 +203,14 @@ JOBS: dict[str, Job] = {
             misfire_grace_seconds=6 * 3600,
         ),
         Job(
+            "digests",
+            "Post digests missed while down (within their grace) and retry failed ones",
+            deliver_due_digests,
+            lambda s: IntervalTrigger(minutes=5) if s.digests and s.slack_configured else None,
+            misfire_grace_seconds=240,
+            run_at_start=True,
+        ),
+        Job(
             "airflow-sync",
             "Pull Airflow DAG runs finished since the last sync",
             run_airflow_sync,
@@ -166,13 +224,13 @@ JOBS: dict[str, Job] = {
 
 def run_job(name: str, services: Services) -> str:
     """Run one job now; raises KeyError for an unknown name."""
-    return JOBS[name].run(services)
+    return all_jobs(services.settings)[name].run(services)
 
 
 def build_scheduler(services: Services) -> BackgroundScheduler:
     """A scheduler with every job that applies to these settings (not started)."""
     scheduler = BackgroundScheduler(timezone=services.settings.timezone)
-    for job in JOBS.values():
+    for job in all_jobs(services.settings).values():
         trigger = job.trigger(services.settings)
         if trigger is None:
             continue

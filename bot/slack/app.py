@@ -24,7 +24,6 @@ from bot.store import Store
 log = logging.getLogger("bot.slack")
 
 
-
 def web_client(settings: Settings) -> WebClient:
     """A Web API client on SLACK_API_URL (or Slack's own), retrying 429s and 5xx a few times."""
     base_url = settings.slack_api_url or WebClient.BASE_URL
@@ -36,6 +35,15 @@ def web_client(settings: Settings) -> WebClient:
     return WebClient(
         token=settings.slack_bot_token, base_url=base_url.rstrip("/") + "/", retry_handlers=retries, logger=log
     )
+
+
+def digest_client(settings: Settings) -> WebClient:
+    """A client for posting digests: 429s are retried after Retry-After (nothing was posted),
+    but 5xx and dropped connections are not retried blindly, because Slack may have posted
+    anyway; `bot.digest.deliver` checks the channel before trying again."""
+    base_url = settings.slack_api_url or WebClient.BASE_URL
+    return WebClient(token=settings.slack_bot_token, base_url=base_url.rstrip("/") + "/",
+                     retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)], logger=log)
 
 
 def create_app(settings: Settings, store: Store, clock: Clock = utc_now) -> App:

@@ -19,13 +19,14 @@ from typing import Iterable, Iterator, Sequence
 from sqlite_utils import Database
 
 from bot.models import ChangeItem, HandoffCycle, HandoffState, HandoffView, JiraIssue
+from bot.store.digests import DigestStore
 from bot.store.focus import FocusStore
 from bot.store.migrations import migrations
 from bot.store.pipelines import PipelineStore
 from bot.store.times import UTC, from_db_time, to_db_time  # noqa: F401 (re-exported)
 
 
-class Store(FocusStore, PipelineStore):
+class Store(FocusStore, PipelineStore, DigestStore):
     """Typed reads and idempotent writes over the Research Bridge database."""
 
     def __init__(self, path: str | Path):

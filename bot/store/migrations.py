@@ -284,3 +284,16 @@ def m008_final_attempt_flag(db: Database) -> None:
     db.execute(
         "CREATE INDEX pipeline_runs_final_by_time ON pipeline_runs (finished_at, is_final, pipeline, source, status)"
     )
+
+
+@migrations()
+def m009_digest_deliveries(db: Database) -> None:
+    """The digest ledger: one row per (channel, digest, ISO week), claimed before posting, so
+    a digest is posted once across restarts, manual runs and overlapping jobs."""
+    db["digest_deliveries"].create(
+        {"channel": str, "digest": str, "period": str, "status": str, "claim_token": str,
+         "claimed_at": str, "first_claimed_at": str, "posted_at": str, "message_ts": str,
+         "attempts": int, "outcome_known": int, "error": str, "chart": str, "chart_error": str},
+        pk=("channel", "digest", "period"),
+    )
+    db["digest_deliveries"].create_index(["status", "claimed_at"])

@@ -8,7 +8,11 @@ handed out by `files.getUploadURLExternal`.
 Faithful where it matters to the app: bearer-token check (`not_authed` / `invalid_auth`),
 form or JSON bodies (and GET query strings, as slack_sdk sends for read methods), Block Kit
 limits on what is posted (50 blocks per message, 100 per view, section text <= 3000, header
-<= 150 -> `invalid_blocks`), and fault injection (429 with Retry-After, 500).
+<= 150 -> `invalid_blocks`), channels (membership: `not_in_channel` for history and file
+shares, `channel_not_found` for private channels the bot is not in, `is_archived`; with
+`chat:write.public` a public channel accepts posts without membership), history with message
+metadata (`conversations.history`, `include_all_metadata`), and fault injection (429 with
+Retry-After, 500, a reply lost after the work was done, slow methods).
 """
 
 from __future__ import annotations
@@ -73,6 +77,19 @@ class _Fault:
     status: int
     remaining: int
     retry_after: int
+    after_success: bool = False  # do the work, then answer `status` (a reply lost on the way)
+
+
+@dataclass
+class FakeChannel:
+    """A conversation the fake knows. Unknown channel IDs act as public channels the bot is in."""
+
+    id: str
+    member: bool = True
+    private: bool = False
+    archived: bool = False
+    messages: list[dict[str, Any]] = field(default_factory=list)  # top-level, oldest first
+    replies: list[dict[str, Any]] = field(default_factory=list)  # thread replies and file shares
 
 
 class FakeSlack(LoopbackServer):
@@ -91,6 +108,10 @@ class FakeSlack(LoopbackServer):
         self._ids = itertools.count(1)
         self._responses: dict[str, int] = {}  # response_url id -> posts so far
         self._uploads: dict[str, bytes | None] = {}  # file id -> content once uploaded
+        self.channels: dict[str, FakeChannel] = {}
+        self.public_posting = True  # the token has chat:write.public
+        self.delays: dict[str, float] = {}  # method -> seconds to wait before answering
+        self._lock = threading.RLock()
 
     # -- lifecycle (start/stop/with: LoopbackServer) -----------------------------------
 
@@ -123,9 +144,32 @@ class FakeSlack(LoopbackServer):
         self._responses[rid] = 0
         return f"{self.base_url}/response/{rid}"
 
-    def fail_next(self, method: str, count: int = 1, *, status: int = 429, retry_after: int = 1) -> None:
-        """The next `count` calls to `method` answer `status` (429 carries Retry-After)."""
-        self._faults[method] = _Fault(status, count, retry_after)
+    def fail_next(self, method: str, count: int = 1, *, status: int = 429, retry_after: int = 1,
+                  after_success: bool = False) -> None:
+        """The next `count` calls to `method` answer `status` (429 carries Retry-After). With
+        `after_success` the call takes effect first (e.g. the message is posted) and only the
+        answer is lost, as when Slack times out after doing the work."""
+        self._faults[method] = _Fault(status, count, retry_after, after_success)
+
+    def add_channel(self, channel_id: str, *, member: bool = True, private: bool = False,
+                    archived: bool = False) -> FakeChannel:
+        channel = FakeChannel(channel_id, member, private, archived)
+        self.channels[channel_id] = channel
+        return channel
+
+    def channel(self, channel_id: str) -> FakeChannel:
+        """The channel (created as a public one the bot is in on first use)."""
+        with self._lock:
+            if channel_id not in self.channels:
+                self.channels[channel_id] = FakeChannel(channel_id)
+            return self.channels[channel_id]
+
+    def messages(self, channel_id: str) -> list[dict[str, Any]]:
+        """Top-level messages in a channel, oldest first."""
+        return list(self.channel(channel_id).messages)
+
+    def replies(self, channel_id: str) -> list[dict[str, Any]]:
+        return list(self.channel(channel_id).replies)
 
     # -- inspection ----------------------------------------------------------------------
 
@@ -162,10 +206,13 @@ class FakeSlack(LoopbackServer):
                 self._cond.wait(left)
 
     def reset(self) -> None:
-        """Forget recorded calls and pending faults."""
+        """Forget recorded calls, pending faults, delays and channels' contents."""
         with self._cond:
             self._calls.clear()
             self._faults.clear()
+            self.delays.clear()
+            self.channels.clear()
+            self.public_posting = True
 
     # -- request handling ----------------------------------------------------------------
 
@@ -201,9 +248,13 @@ class FakeSlack(LoopbackServer):
             return _send(req, 404, {"ok": False, "error": "unknown_path"})
         self._record(Call(method, body, headers, parts.path, raw))
 
+        if self.delays.get(method):
+            time.sleep(self.delays[method])
         fault = self._faults.get(method)
         if fault and fault.remaining > 0:
             fault.remaining -= 1
+            if fault.after_success and method in self._methods():
+                self._methods()[method](body)
             if fault.status == 429:
                 return _send(req, 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(fault.retry_after)})
             return _send(req, fault.status, {"ok": False, "error": "fatal_error"})
@@ -261,6 +312,7 @@ class FakeSlack(LoopbackServer):
             "usergroups.list": self._usergroups_list,
             "usergroups.users.list": self._usergroups_users,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
         }
@@ -289,13 +341,56 @@ class FakeSlack(LoopbackServer):
             return "invalid_blocks"
         return None
 
+    def _channel_problem(self, channel_id: str, *, posting: bool) -> str | None:
+        """What Slack answers for a conversation the bot may not use (DMs always work)."""
+        if channel_id.startswith("D"):
+            return None
+        channel = self.channel(channel_id)
+        if channel.private and not channel.member:
+            return "channel_not_found"
+        if channel.archived and posting:
+            return "is_archived"
+        if not channel.member and not (posting and self.public_posting):
+            return "not_in_channel"
+        return None
+
     def _post_message(self, body: dict) -> dict:
         if problem := self._message_problem(body):
+            return {"ok": False, "error": problem}
+        if problem := self._channel_problem(body["channel"], posting=True):
             return {"ok": False, "error": problem}
         ts = self._ts()
         message = {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id, "ts": ts,
                    "text": body.get("text", ""), "blocks": body.get("blocks", [])}
+        if isinstance(body.get("metadata"), dict):
+            message["metadata"] = body["metadata"]
+        channel = self.channel(body["channel"])
+        with self._lock:
+            if body.get("thread_ts"):
+                channel.replies.append({**message, "thread_ts": body["thread_ts"]})
+            else:
+                channel.messages.append(message)
         return {"ok": True, "channel": body["channel"], "ts": ts, "message": message}
+
+    def _conversations_history(self, body: dict) -> dict:
+        """Newest first; `oldest`/`latest` bounds (exclusive), `limit`, cursor paging; metadata
+        only with include_all_metadata, as Slack does."""
+        channel_id = body.get("channel") or ""
+        if not channel_id:
+            return {"ok": False, "error": "channel_not_found"}
+        if problem := self._channel_problem(channel_id, posting=False):
+            return {"ok": False, "error": problem}
+        oldest = float(body.get("oldest") or 0)
+        latest = float(body.get("latest") or 9e12)
+        limit = min(int(body.get("limit") or 100), 999)
+        start = int(body.get("cursor") or 0)
+        with_meta = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [m for m in reversed(self.channel(channel_id).messages) if oldest < float(m["ts"]) < latest]
+        page = found[start:start + limit]
+        more = start + limit < len(found)
+        messages = [m if with_meta else {k: v for k, v in m.items() if k != "metadata"} for m in page]
+        return {"ok": True, "messages": messages, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _post_ephemeral(self, body: dict) -> dict:
         if not body.get("user"):
@@ -367,6 +462,18 @@ class FakeSlack(LoopbackServer):
         for f in files:
             if self._uploads.get(f.get("id")) is None:
                 return {"ok": False, "error": "file_not_found"}
+        channel_id = body.get("channel_id")
+        if channel_id:
+            channel = self.channel(channel_id)
+            if not channel_id.startswith("D") and not channel.member:
+                return {"ok": False, "error": "not_in_channel"}
+            share = {"type": "message", "subtype": "file_share", "ts": self._ts(), "bot_id": self.bot_id,
+                     "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+            with self._lock:
+                if body.get("thread_ts"):
+                    channel.replies.append({**share, "thread_ts": body["thread_ts"]})
+                else:
+                    channel.messages.append(share)
         return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
 
     def uploaded(self, file_id: str) -> bytes | None:
