@@ -124,11 +124,11 @@ def jobs() -> None:
 @click.pass_context
 def jobs_list(ctx: click.Context) -> None:
     """Show each job and when it would next run."""
-    from bot.jobs import JOBS
+    from bot.jobs import all_jobs
 
     settings = _settings(ctx)
     now = utc_now()
-    for job in JOBS.values():
+    for job in all_jobs(settings).values():
         trigger = job.trigger(settings)
         nxt = trigger.get_next_fire_time(None, now) if trigger is not None else None
         when = nxt.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M %Z") if nxt else "not scheduled"
@@ -140,14 +140,15 @@ def jobs_list(ctx: click.Context) -> None:
 @click.pass_context
 def jobs_run(ctx: click.Context, name: str) -> None:
     """Run the job NAME once, now."""
-    from bot.jobs import JOBS, Services, run_job
+    from bot.jobs import Services, all_jobs, run_job
 
-    if name not in JOBS:
-        raise click.BadParameter(f"unknown job {name!r}; jobs: {', '.join(JOBS)}", param_hint="NAME")
+    settings = _settings(ctx)
+    jobs = all_jobs(settings)
+    if name not in jobs:
+        raise click.BadParameter(f"unknown job {name!r}; jobs: {', '.join(jobs)}", param_hint="NAME")
     from bot.sources.airflow import AirflowSyncError
     from bot.sources.jira import JiraSyncError
 
-    settings = _settings(ctx)
     try:
         click.echo(f"{name}: {run_job(name, Services(settings, _store(settings)))}")
     except (JiraSyncError, AirflowSyncError) as exc:  # already logged and recorded, without secrets
@@ -181,6 +182,7 @@ def report_handoffs(ctx: click.Context, window: str, state: str | None, fmt: str
     click.echo(encode(rows, fmt, columns))
 
 
+from bot.cli_digest import digest  # noqa: E402
 from bot.cli_focus import focus as report_focus  # noqa: E402  (these modules import cli lazily)
 from bot.cli_keys import keys  # noqa: E402
 from bot.cli_pipelines import delivery as report_delivery  # noqa: E402
@@ -190,6 +192,7 @@ report.add_command(report_focus)
 report.add_command(report_pipelines)
 report.add_command(report_delivery)
 cli.add_command(keys)
+cli.add_command(digest)
 
 
 @cli.command()
@@ -224,3 +227,22 @@ def demo(db: str, issues: int) -> None:
     click.echo(demo_focus_text(store, settings, now))
     click.echo()
     click.echo(demo_pipelines_text(store, settings, now))
+    click.echo()
+    _demo_digest(store, settings, now, Path(db).with_name("demo-digest.png"))
+
+
+def _demo_digest(store: Store, settings: Settings, now: datetime, chart_path: Path) -> None:
+    """The demo's last word: Monday's digest as it would appear, and its chart as a file."""
+    from bot.cli_digest import write_chart
+    from bot.digest.compute import build_digest
+    from bot.digest.period import last_complete_week
+    from bot.metrics.workcal import WorkCalendar
+    from bot.slack.digest_blocks import blocks_as_text, digest_blocks
+
+    digest = settings.digests[0]
+    content = build_digest(store, settings, digest, last_complete_week(now, digest.tz))
+    click.secho(f"Weekly digest to {digest.channel} ({digest.schedule_weekday} {digest.schedule_time:%H:%M}"
+                f" {digest.timezone}), as `research-bridge digest --dry-run` shows it", bold=True)
+    calendar = WorkCalendar.from_settings(settings)
+    click.echo(blocks_as_text(digest_blocks(content, calendar, settings.jira.handoff_sla_workdays)))
+    click.echo(write_chart(content, str(chart_path)))

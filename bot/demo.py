@@ -19,6 +19,7 @@ from bot.models import ChangeItem, JiraIssue
 from bot.store import Store
 
 LABEL = "research-handoff"
+DEMO_CHANNEL = "C0DEMO0001"  # the demo's #research-leads channel
 DEMO_CONFIG = {
     "timezone": "Europe/London",
     "jira": {"jql": "project in (VIS, NLP, RL)", "handoff_sla_workdays": 3},
@@ -32,6 +33,7 @@ DEMO_CONFIG = {
         "researchers": ["U0VIS0001", "U0VIS0002", "U0NLP0001", "U0NLP0002", "U0RL00001"],
         "leads": ["U0VIS0001"],
     },
+    "digest": [{"channel": DEMO_CHANNEL, "schedule": "mon 09:00", "chart": True}],
 }
 PROJECTS = {
     "VIS": ["Distil ViT-L detector", "Segment-anything fine-tune", "Depth model for robots", "OCR on receipts"],
