@@ -100,9 +100,9 @@ def deliver(store: Store, settings: Settings, digest: DigestSettings, week: Week
         return Outcome(*key, ALREADY_POSTED, ts=claim.message_ts, chart=chart)
     if claim.state == "busy":
         return Outcome(*key, IN_PROGRESS)
-    content = _content(store, settings, digest, week)
     since = (claim.first_claimed_at or now) - HISTORY_SLACK
     try:
+        content = _content(store, settings, digest, week)
         ts = _find_posted(client, digest, week, since) if claim.verify else None
         if ts is None:
             ts = _post(client, digest, week, content, settings, since, sleep)
@@ -115,6 +115,9 @@ def deliver(store: Store, settings: Settings, digest: DigestSettings, week: Week
         store.digest_failed(*key, token, error, outcome_known=True)
         log.error("digest %s not posted: %s", key, error)
         return Outcome(*key, FAILED, error=error)
+    except Exception:  # a bug or a database error: release the claim; the next run looks before posting
+        store.digest_failed(*key, token, "internal error (see the log)", outcome_known=False)
+        raise
     with_chart = content.history is not None
     store.digest_posted(*key, token, ts, now, "pending" if with_chart else "none")
     chart = _attach_chart(store, client, content, ts) if with_chart else "none"
