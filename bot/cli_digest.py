@@ -39,13 +39,13 @@ def digest(ctx: click.Context, channel: str, name: str | None, week: str | None,
     """Render the weekly digest for CHANNEL, or post it (once: a week already posted to the
     channel is never posted again, whoever runs it)."""
     from bot.cli import _settings, _store  # imported late: cli imports this module
-    from bot.config import _SLACK_ID
+    from bot.config import _CHANNEL_ID
     from bot.digest.compute import build_digest
     from bot.digest.period import last_complete_week, week_named
     from bot.metrics.workcal import WorkCalendar
     from bot.slack.digest_blocks import blocks_as_text, digest_blocks
 
-    if not _SLACK_ID.match(channel) or not channel.startswith(("C", "G")):
+    if not _CHANNEL_ID.match(channel):
         raise click.BadParameter(f"{channel!r} is not a channel ID (such as C0123ABCD)", param_hint="--channel")
     settings = _settings(ctx)
     if db and not Path(db).exists():

@@ -23,6 +23,7 @@ _DIGEST_KEYS = ("channel", "name", "schedule", "timezone", "sections", "teams", 
 _DIGEST_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _SLACK_ID = re.compile(r"^[UWCGS][A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 
 
 class ConfigError(ValueError):
@@ -426,8 +427,8 @@ def _digests(
             if key not in _DIGEST_KEYS:
                 r.fail(f"digest[{i}].{key}", "one of " + ", ".join(_DIGEST_KEYS) + " (unknown key)")
         channel = r.string(t, "channel", f"digest[{i}].channel", None)
-        if not channel or not _SLACK_ID.match(channel):
-            r.fail(f"digest[{i}].channel", "a channel ID such as C0123ABCD", channel)
+        if not channel or not _CHANNEL_ID.match(channel):
+            r.fail(f"digest[{i}].channel", "a channel ID such as C0123ABCD (not a name or a user)", channel)
             continue
         name = r.string(t, "name", f"digest[{i}].name", DEFAULT_DIGEST_NAME) or DEFAULT_DIGEST_NAME
         if not _DIGEST_NAME.match(name):

@@ -84,7 +84,7 @@ class DeliverySection:
 
     @property
     def quiet(self) -> bool:
-        return self.current.deployments == 0 and self.current.incidents == 0
+        return self.current.production_deployments == 0 and self.current.incidents == 0
 
 
 @dataclass(frozen=True)

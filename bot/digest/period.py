@@ -9,7 +9,7 @@ missed for longer is not sent late).
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from bot.config import WEEKDAYS, DigestSettings
@@ -76,7 +76,8 @@ def due_week(digest: DigestSettings, now: datetime) -> tuple[datetime, Week] | N
     """(scheduled time, week) of the run due at `now`, or None when the latest scheduled
     time is more than `grace_hours` ago."""
     scheduled = latest_schedule(digest, now)
-    if now - scheduled > timedelta(hours=digest.grace_hours):
+    # In UTC: between two times of the digest's own zone, `-` would count wall-clock hours.
+    if now.astimezone(timezone.utc) - scheduled.astimezone(timezone.utc) > timedelta(hours=digest.grace_hours):
         return None
     return scheduled, last_complete_week(scheduled, digest.tz)
 

@@ -33,7 +33,9 @@ def week_range(digest: Digest) -> str:
     first, last = digest.week.start.date(), digest.week.end.date() - timedelta(days=1)
     if first.month == last.month:
         return f"{first.day}–{last.day} {last:%b %Y}"
-    return f"{first.day} {first:%b} – {last.day} {last:%b %Y}"
+    if first.year == last.year:
+        return f"{first.day} {first:%b} – {last.day} {last:%b %Y}"
+    return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
 
 
 def count_change(current: int, previous: int) -> str:
@@ -91,7 +93,7 @@ def handoff_blocks(section: HandoffSection, calendar: WorkCalendar, sla_workdays
             rows.append(f"…and {more} more waiting (`/handoffs` lists them all)")
         blocks += _pack_lines(["*Oldest still waiting*", *rows])
     if len(section.teams) > 1:
-        blocks += _pack_lines([
+        blocks += _pack_lines(["*By team*"] + [
             f"• *{escape(team)}*: {s.requested} requested · {s.picked_up} picked up · median wait "
             f"{business_days(s.median_business_wait_seconds, per_day)} · {s.open_now} waiting"
             for team, s in section.teams
@@ -106,7 +108,7 @@ def _focus_line(name: str, week: TeamFocusWeek, threshold: float, bold: bool) ->
         return f"{label}: no IDE data this week"
     share = c.research_share
     split = "" if share is None else f" · research {percent(share)} / engineering {percent(1 - share)}"
-    below = f"{c.below_threshold} of {c.people_with_data} below the line"
+    below = f"{c.below_threshold} of {c.people_with_data} with IDE data below the line"
     return (f"{label}: *{_hours(c.average_focus_seconds)}/day* "
             f"(last week {_hours(p.average_focus_seconds)}) · {below}{split}")
 
@@ -116,8 +118,8 @@ def focus_blocks(section: FocusSection) -> list[Block]:
     title = f":brain: *Research Focus Time* (team averages per workday; the line is {line})"
     if section.quiet:
         return [_section(f":brain: *Research Focus Time*: a quiet week — no IDE data from the teams.")]
-    lines = [title, _focus_line("All teams" if section.teams else "Everyone", section.overall,
-                                section.threshold_seconds, True)]
+    label = section.teams[0].team if len(section.teams) == 1 else ("All teams" if section.teams else "Everyone")
+    lines = [title, _focus_line(label, section.overall, section.threshold_seconds, True)]
     if len(section.teams) > 1:
         lines += ["• " + _focus_line(t.team, t, section.threshold_seconds, False) for t in section.teams]
     named = [(t.team, t.below_people) for t in section.teams if t.below_people]
@@ -136,16 +138,18 @@ def pipeline_blocks(section: PipelineSection) -> list[Block]:
     change = ""
     if o.reliability is not None and p.reliability is not None:
         change = f" {trend_arrow(o.reliability - p.reliability)}"
+    ran = sum(1 for s in section.pipelines if s.current.runs)
     head = (f"{title}: reliability *{reliability(o)}*{change} (last week {reliability(p)})"
-            f" · {counts(o)} across {sum(1 for s in section.pipelines if s.current.runs):,} pipelines")
-    troubled = [s for s in section.pipelines if s.current.failed or s.streak]
+            f" · {counts(o)} across {ran:,} pipeline{'s' if ran != 1 else ''}")
+    troubled = [s for s in section.pipelines if s.current.runs and (s.current.failed or s.streak)]
     if not troubled:
         return [_section(head + "\nNo failed runs this week. :white_check_mark:")]
     rows = []
     for s in troubled[:MAX_ROWS]:
         streak = streak_text(s.streak)
+        arrow = trend_arrow(s.trend)
         rows.append(f"• {_link(s.current.last_url, '*' + escape(s.pipeline) + '*')} {reliability(s.current)}"
-                    f" {trend_arrow(s.trend)} · {counts(s.current)}" + (f" · {streak}" if streak else ""))
+                    + (f" {arrow}" if arrow else "") + f" · {counts(s.current)}" + (f" · {streak}" if streak else ""))
     if len(troubled) > MAX_ROWS:
         rows.append(f"…and {len(troubled) - MAX_ROWS} more with failures (`/pipelines` lists them all)")
     return _pack_lines([head, "*Worst this week*", *rows])
