@@ -30,4 +30,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_focus_team.py
 
 clean:
-	rm -rf $(VENV) demo.db *.egg-info
+	rm -rf $(VENV) demo.db demo-digest.png *.egg-info
