@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, Sequence
 
 from bot.config import Settings
 from bot.metrics.delivery import DeliveryMetrics, delivery_by_target, delivery_metrics
@@ -161,13 +161,13 @@ class PipelineQueries:
 
     def _recent_finals(self, pipeline: str, now: datetime) -> list[PipelineRun]:
         """Final attempts of a pipeline's latest runs before `now`, oldest first: enough of
-        them to reach back to a success (or the very first run), so the streak is complete."""
+        them to reach back to a success (or the very first run), so the streak is complete.
+        A run counts by its final attempt even when that attempt came after `now` (it then
+        drops out), as in `reliability.summarize_windows`: hence final attempts only."""
         limit = STREAK_READ
         while True:
-            # A run counts by its final attempt even when that attempt came after `now` (it
-            # then drops out), as in `reliability.summarize_windows`.
-            recent = self.store.latest_runs(pipeline, datetime.max.replace(tzinfo=timezone.utc), limit)
-            finals = [r for r in final_attempts(recent) if r.finished_at < now]
+            recent = self.store.latest_runs(pipeline, now, limit, finals_only=True)
+            finals = recent[::-1]
             if len(recent) < limit or any(r.status == "success" for r in finals):
                 return finals
             limit *= 4
@@ -239,9 +239,26 @@ class PipelineQueries:
 
     def delivery(self, now: datetime, window_days: int = 30) -> DeliveryMetrics:
         """DORA metrics over [now - window_days, now), all services and models together."""
-        start, deployments, incidents, commits = self._delivery_inputs(now, window_days)
-        return delivery_metrics(deployments, incidents, start, now, commits,
-                                tz=self.settings.tz, is_model=self.is_model)
+        return self.delivery_windows([(now - timedelta(days=window_days), now)])[0]
+
+    def delivery_windows(self, windows: Sequence[tuple[datetime, datetime]]) -> list[DeliveryMetrics]:
+        """`delivery` for each [start, end) window (e.g. a week and the week before), from one
+        read; each window sees only what was known at its end, as a run at that time would."""
+        bounds = [(s.astimezone(timezone.utc), e.astimezone(timezone.utc)) for s, e in windows]
+        first, last = min(s for s, _ in bounds), max(e for _, e in bounds)
+        deployments = self.store.deployments(first - HISTORY, last)
+        incidents = self.store.incidents(first, last)
+        unknown = [d.commit_sha for d in deployments
+                   if d.commit_at is None and d.commit_sha and first <= d.finished_at]
+        commits = self.store.commit_times(unknown) if unknown else {}
+        results = []
+        for start, end in bounds:
+            known = [d for d in deployments if d.finished_at < end]
+            open_or_started = [i for i in incidents if i.started_at < end and (
+                i.started_at >= start or i.resolved_at is None or i.resolved_at >= start)]
+            results.append(delivery_metrics(known, open_or_started, start, end, commits,
+                                            tz=self.settings.tz, is_model=self.is_model))
+        return results
 
     def delivery_by_target(self, now: datetime, window_days: int = 30) -> dict[str, DeliveryMetrics]:
         """`delivery` per service or model, keyed and ordered by target."""

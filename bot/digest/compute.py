@@ -7,7 +7,7 @@ pipeline day rollups), so the cost follows the org's size, not its history.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Sequence
 
 from bot.config import DigestSettings, Settings
@@ -33,6 +33,7 @@ from bot.pipelines import PipelineQueries
 from bot.store import Store
 
 HISTORY_WEEKS = 8
+UTC = timezone.utc
 EDGE = timedelta(microseconds=1)  # a week is [start, end): events at the next Monday 00:00 are next week's
 DAY_SECONDS = 86400.0
 ALL_TEAMS = "All teams"
@@ -49,7 +50,10 @@ def build_digest(store: Store, settings: Settings, digest: DigestSettings, week:
     pipeline = _pipeline_section(pipelines, week) if "pipelines" in sections else None
     delivery = None
     if "delivery" in sections:
-        delivery = DeliverySection(pipelines.delivery(week.end, 7), pipelines.delivery(week.start, 7))
+        previous = weeks[-2]
+        current_metrics, previous_metrics = pipelines.delivery_windows(
+            [(week.start, week.end), (previous.start, previous.end)])
+        delivery = DeliverySection(current_metrics, previous_metrics)
     history = None
     if digest.chart:
         panels = tuple(p for p in ("handoffs", "focus", "pipelines") if p in sections)
@@ -79,15 +83,16 @@ def _handoff_weeks(store: Store, settings: Settings, digest: DigestSettings, wee
     views = queries.active_since(weeks[0].start, digest.teams)
     cycles = [v.cycle for v in views]
     sla = settings.jira.handoff_sla_workdays
-    per_week = [summarize(cycles, w.end - EDGE, w.start, queries.calendar, sla) for w in weeks]
-    week = weeks[-1]
-    until = week.end - EDGE
+    # Bounds in UTC, like the stored times: comparing datetimes of two zones is 4x slower.
+    spans = [(w.start.astimezone(UTC), (w.end - EDGE).astimezone(UTC)) for w in weeks]
+    per_week = [summarize(cycles, until, start, queries.calendar, sla) for start, until in spans]
+    start, until = spans[-1]
     oldest = [v for v in views if open_at(v.cycle, until)]  # views are oldest request first
     links = queries.slack_links()
     by_team: dict[str, HandoffStats] = {}
     if settings.teams:
-        in_week = [v for v in views if _touches(v, week.start, until)]
-        by_team = summarize_by_team(in_week, until, week.start, queries.calendar, sla)
+        in_week = [v for v in views if _touches(v, start, until)]
+        by_team = summarize_by_team(in_week, until, start, queries.calendar, sla)
     section = HandoffSection(
         current=per_week[-1],
         previous=per_week[-2],
@@ -129,15 +134,23 @@ def _focus_weeks(store: Store, settings: Settings, digest: DigestSettings, weeks
     if not settings.teams:  # no teams configured: everyone who sends heartbeats
         members = list(dict.fromkeys(r.slack_user_id for r in rows))
     days = [workdays_of(w, settings) for w in weeks]
-    per_week = [team_focus(rows, members, d, threshold) for d in days]
+    by_day: dict[date, list[FocusDay]] = {}
+    for row in rows:
+        by_day.setdefault(row.day, []).append(row)
+
+    def rows_on(some_days: Sequence[date]) -> list[FocusDay]:
+        return [r for d in some_days for r in by_day.get(d, ())]
+
+    per_week = [team_focus(rows_on(d), members, d, threshold) for d in days]
     current, previous = days[-1], days[-2]
+    current_rows, previous_rows = rows_on(current), rows_on(previous)
 
     def team_week(name: str, people: Sequence[str]) -> TeamFocusWeek:
         below: tuple[str, ...] = ()
         if digest.show_names and settings.focus.share_individuals_with_leads:
-            below = tuple(queries.below(_rows_of(rows, people, current), people, current))
-        return TeamFocusWeek(name, team_focus(rows, people, current, threshold),
-                             team_focus(rows, people, previous, threshold), below)
+            below = tuple(queries.below(_rows_of(current_rows, people, current), people, current))
+        return TeamFocusWeek(name, team_focus(current_rows, people, current, threshold),
+                             team_focus(previous_rows, people, previous, threshold), below)
 
     section = FocusSection(
         threshold_seconds=threshold,

@@ -186,10 +186,13 @@ class PipelineStore:
             " WHERE finished_at >= ? AND finished_at < ? AND is_final = 1 GROUP BY pipeline, source, before, status",
             [to_db_time(split), to_db_time(since), to_db_time(until)]).fetchall()
 
-    def latest_runs(self, pipeline: str, until: datetime, limit: int) -> list[PipelineRun]:
-        """A pipeline's `limit` latest attempts that finished before `until`, newest first."""
+    def latest_runs(self, pipeline: str, until: datetime, limit: int, *, finals_only: bool = False
+                    ) -> list[PipelineRun]:
+        """A pipeline's `limit` latest attempts that finished before `until`, newest first
+        (only each run's final attempt with `finals_only`)."""
+        final = " AND is_final = 1" if finals_only else ""
         rows = self.db.conn.execute(
-            f"SELECT {', '.join(_RUN_COLUMNS)} FROM pipeline_runs WHERE pipeline = ? AND finished_at < ?"
+            f"SELECT {', '.join(_RUN_COLUMNS)} FROM pipeline_runs WHERE pipeline = ? AND finished_at < ?{final}"
             " ORDER BY finished_at DESC LIMIT ?", [pipeline, to_db_time(until), limit])
         return [PipelineRun(s, p, rid, att, st, from_db_time(fin), from_db_time(start), url, sha,
                             from_db_time(cat), br)
