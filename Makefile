@@ -28,6 +28,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_jira_sync.py
 	$(BIN)/python benchmarks/bench_heartbeats.py
 	$(BIN)/python benchmarks/bench_focus_team.py
+	$(BIN)/python benchmarks/bench_pipelines.py
+	$(BIN)/python benchmarks/bench_digest.py
 
 clean:
 	rm -rf $(VENV) demo.db demo-digest.png *.egg-info

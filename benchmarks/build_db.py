@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -32,10 +33,22 @@ def build(path: Path = DEFAULT_PATH, issues: int = ISSUES, items_per_issue: int 
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
     store = Store(path)
-    rules = HandoffRules.from_settings(settings_from_mapping({}, {}).jira)
     started = time.perf_counter()
+    write_issues(store, issues, items_per_issue, NOW)
+    print(
+        f"\n  {store.count('jira_issues'):,} issues, {store.count('jira_changelog'):,} changelog items, "
+        f"{store.count('handoff_cycles'):,} handoff cycles in {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
+    return store
+
+
+def write_issues(store: Store, issues: int, items_per_issue: int, now: datetime, years: float = 2.0) -> None:
+    """Write `synthetic_issues` (ending at `now`, spread over `years`) into `store` through
+    `record_jira_issue`, in transactions of 500 issues (also used by bench_digest.py)."""
+    rules = HandoffRules.from_settings(settings_from_mapping({}, {}).jira)
     batch = []
-    for n, (issue, items) in enumerate(synthetic_issues(issues, items_per_issue, NOW), 1):
+    for n, (issue, items) in enumerate(synthetic_issues(issues, items_per_issue, now, years), 1):
         batch.append((issue, items))
         if len(batch) == 500 or n == issues:
             with store.transaction():
@@ -43,12 +56,6 @@ def build(path: Path = DEFAULT_PATH, issues: int = ISSUES, items_per_issue: int 
                     record_jira_issue(store, issue_, items_, rules)
             batch.clear()
             print(f"\r  built {n:,} issues", end="", file=sys.stderr)
-    print(
-        f"\n  {store.count('jira_issues'):,} issues, {store.count('jira_changelog'):,} changelog items, "
-        f"{store.count('handoff_cycles'):,} handoff cycles in {time.perf_counter() - started:.0f} s",
-        file=sys.stderr,
-    )
-    return store
 
 
 if __name__ == "__main__":
