@@ -235,7 +235,8 @@ def build_scheduler(services: Services) -> BackgroundScheduler:
         if trigger is None:
             continue
         # Passing next_run_time=None would pause a job in APScheduler 3: only set it when wanted.
-        first_run = {"next_run_time": services.clock()} if job.run_at_start else {}
+        # APScheduler times runs by the wall clock, whatever clock the jobs are given.
+        first_run = {"next_run_time": utc_now()} if job.run_at_start else {}
         scheduler.add_job(
             _logged(job, services),
             trigger,

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 class Server:
     web: FastAPI
     slack_app: Any | None
+    scheduler: Any | None = None  # the BackgroundScheduler, started and stopped with `web`
 
 
 def build_server(settings: Settings, store: Store, clock: Clock = utc_now, *, scheduler: bool = True) -> Server:
@@ -64,4 +65,4 @@ def build_server(settings: Settings, store: Store, clock: Clock = utc_now, *, sc
         on_startup=start,
         on_shutdown=stop,
     )
-    return Server(web=web, slack_app=slack_app)
+    return Server(web=web, slack_app=slack_app, scheduler=jobs)

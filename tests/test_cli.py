@@ -38,6 +38,11 @@ def test_demo_prints_the_slack_views(tmp_path):
     assert "wait to pick-up: median" in result.output
     for team in ("vision", "language", "reinforcement"):
         assert team in result.output
+    # It ends with Monday's digest as it would appear, and names the chart file it wrote.
+    digest = result.output[result.output.index("Weekly digest to C0DEMO0001"):]
+    assert "Research handoffs" in digest and "Research Focus Time" in digest and "ML delivery" in digest
+    chart = tmp_path / "demo-digest.png"
+    assert f"chart written to {chart}" in digest and chart.read_bytes().startswith(b"\x89PNG")
 
 
 def test_report_handoffs_json_has_the_documented_fields(env):

@@ -79,6 +79,23 @@ def test_serve_syncs_at_start_and_answers_handoffs(jira, slack, tmp_path):
     assert store.user_links() == {ALICE.email: "U0ALICE"}
 
 
+def test_serve_sends_a_digest_missed_while_it_was_down_once(jira, slack, tmp_path):
+    """Started on Monday 11:00, two hours after the digest's time: the scheduler's start-up run
+    of the `digests` job posts last week's digest; a restart does not post it again."""
+    config = {"jira": {"jql": "project = RES"}, "digest": [{"channel": "C0LEADS", "schedule": "mon 09:00"}]}
+    settings = settings_from_mapping(config, environ(jira, slack, tmp_path / "b.db"))
+    monday = datetime(2026, 11, 23, 11, 0, tzinfo=timezone.utc)
+    for _ in range(2):  # start, stop, start again
+        server = build_server(settings, Store(settings.db_path), clock=lambda: monday)
+        assert {"digest:C0LEADS", "digests"} <= {j.id for j in server.scheduler.get_jobs()}
+        with serve(server.web):
+            wait_until(lambda: Store(settings.db_path).digest_delivery("C0LEADS", "weekly", "2026-W47"))
+            wait_until(lambda: Store(settings.db_path).digest_delivery("C0LEADS", "weekly", "2026-W47")["status"]
+                       == "posted")
+    posts = [m for m in slack.messages("C0LEADS") if m.get("metadata")]
+    assert [m["metadata"]["event_payload"]["week"] for m in posts] == ["2026-W47"]
+
+
 def test_a_failing_jira_never_takes_the_server_down(jira, slack, tmp_path):
     jira.fail_next("/search", status=500, times=None)
     settings = settings_from_mapping({"jira": {"jql": "project = RES"}}, environ(jira, slack, tmp_path / "b.db"))
