@@ -65,18 +65,25 @@ def config() -> None:
 @click.option("--offline", is_flag=True, help="Validate the settings only; do not call Slack or Jira.")
 @click.pass_context
 def config_check(ctx: click.Context, offline: bool) -> None:
-    """Validate settings, then check Slack (auth.test) and Jira (server info) connectivity."""
-    from bot.connectivity import check_jira, check_slack
+    """Validate settings, then check Slack (auth.test), Jira (server info) and each digest
+    channel (conversations.info: it exists, is not archived, the bot is a member)."""
+    from bot.connectivity import check_digest_channels, check_jira, check_slack
 
     settings = _settings(ctx)
     click.echo(f"config: ok ({settings.config_path}, timezone {settings.timezone}, {len(settings.teams)} teams)")
     if offline:
         return
     failures = 0
+    slack_ok = False
     for name, check in (("slack", check_slack), ("jira", check_jira)):
         ok, message = check(settings)
         failures += not ok
+        slack_ok = slack_ok or (ok and name == "slack")
         click.echo(f"{name}: {'ok' if ok else 'FAILED'} - {message}")
+    if slack_ok:
+        for channel, verdict, message in check_digest_channels(settings):
+            failures += verdict == "FAILED"
+            click.echo(f"digest {channel}: {verdict} - {message}")
     if failures:
         sys.exit(1)
 

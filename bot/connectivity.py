@@ -40,3 +40,33 @@ def check_jira(settings: Settings) -> tuple[bool, str]:
         return False, f"cannot reach Jira ({type(exc).__name__})"
     who = me.get("displayName") or me.get("name") or "?"
     return True, f"{info.get('deploymentType', 'Jira')} {info.get('version', '')} at {settings.jira.url} as {who}"
+
+
+def check_digest_channels(settings: Settings) -> list[tuple[str, str, str]]:
+    """For each `[[digest]]` channel: (channel, "ok" | "WARNING" | "FAILED", what to do).
+    FAILED: the digest cannot be posted there; WARNING: it can, but without the chart."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.digest.deliver import explain
+    from bot.slack.app import web_client
+
+    client = web_client(settings)
+    results = []
+    for channel in dict.fromkeys(d.channel for d in settings.digests):
+        try:
+            info = client.conversations_info(channel=channel)["channel"]
+        except SlackApiError as exc:
+            results.append((channel, "FAILED", explain(str(exc.response.get("error")), channel)))
+            continue
+        except OSError as exc:
+            results.append((channel, "FAILED", f"cannot reach Slack ({type(exc).__name__})"))
+            continue
+        name = f"#{info.get('name', channel)}"
+        if info.get("is_archived"):
+            results.append((channel, "FAILED", f"{name} is archived"))
+        elif not info.get("is_member"):
+            results.append((channel, "WARNING", f"{name}: the bot is not a member, so the digest posts"
+                            " (chat:write.public) but its chart cannot be attached: `/invite @Research Bridge`"))
+        else:
+            results.append((channel, "ok", f"{name}, the bot is a member"))
+    return results

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from bot import __version__
 from bot.clock import Clock, utc_now
-from bot.config import Settings
+from bot.config import DigestSettings, Settings
 from bot.sources.api import make_router as ingest_api_router
 from bot.sources.github import make_router as github_router
 from bot.sources.gitlab import make_router as gitlab_router
@@ -49,7 +49,8 @@ def create_web_app(
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:
-        """Liveness, with the time of each source's last successful sync."""
+        """Liveness, with the time of each source's last successful sync and each digest's
+        latest week (posted, or why not)."""
         return {
             "status": "ok",
             "version": __version__,
@@ -61,6 +62,7 @@ def create_web_app(
                 }
                 for row in store.all_sync_states()
             },
+            "digests": {digest.job_id: _digest_health(store, digest) for digest in settings.digests},
         }
 
     app.include_router(jira_router(store, settings, clock))
@@ -92,3 +94,15 @@ def create_web_app(
             )
 
     return app
+
+
+def _digest_health(store: Store, digest: DigestSettings) -> dict:
+    row = store.latest_digest_delivery(digest.channel, digest.name) or {}
+    return {
+        "channel": digest.channel,
+        "latest_week": row.get("period"),
+        "status": row.get("status"),
+        "posted_at": row.get("posted_at"),
+        "error": row.get("error") if row.get("status") != "posted" else None,
+        "chart": row.get("chart"),
+    }

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from fastapi.testclient import TestClient
 
 from bot.cli import cli
 from bot.config import Settings, settings_from_mapping
@@ -24,6 +25,7 @@ from bot.jobs import Services, all_jobs, build_scheduler, run_job
 from bot.models import PipelineRun
 from bot.slack.app import digest_client
 from bot.store import Store
+from bot.web import create_web_app
 from tests.fakes.fake_slack import FakeSlack
 
 UTC = timezone.utc
@@ -252,6 +254,8 @@ def test_not_in_channel_is_explained_and_retried_once_the_bot_is_invited(fake: F
     [outcome] = tick(db, settings, berlin(23, 9))
     assert outcome.status == FAILED
     assert "not_in_channel" in outcome.error and "/invite @Research Bridge" in outcome.error
+    health = TestClient(create_web_app(settings, Store(db))).get("/healthz").json()["digests"][f"digest:{CHANNEL}"]
+    assert health["status"] == "failed" and health["latest_week"] == W47 and "/invite" in health["error"]
     fake.channel(CHANNEL).member = True
     [invited] = tick(db, settings, berlin(23, 9, 5))
     assert invited.status == POSTED

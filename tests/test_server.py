@@ -88,10 +88,11 @@ def test_serve_sends_a_digest_missed_while_it_was_down_once(jira, slack, tmp_pat
     for _ in range(2):  # start, stop, start again
         server = build_server(settings, Store(settings.db_path), clock=lambda: monday)
         assert {"digest:C0LEADS", "digests"} <= {j.id for j in server.scheduler.get_jobs()}
-        with serve(server.web):
-            wait_until(lambda: Store(settings.db_path).digest_delivery("C0LEADS", "weekly", "2026-W47"))
-            wait_until(lambda: Store(settings.db_path).digest_delivery("C0LEADS", "weekly", "2026-W47")["status"]
-                       == "posted")
+        with serve(server.web) as url:
+            health = wait_until(lambda: (h := httpx.get(url + "/healthz").json())["digests"]["digest:C0LEADS"]
+                                ["status"] == "posted" and h)
+            assert health["digests"]["digest:C0LEADS"]["latest_week"] == "2026-W47"
+            assert health["digests"]["digest:C0LEADS"]["error"] is None
     posts = [m for m in slack.messages("C0LEADS") if m.get("metadata")]
     assert [m["metadata"]["event_payload"]["week"] for m in posts] == ["2026-W47"]
 
@@ -135,6 +136,25 @@ def test_config_check_calls_slack_and_jira(jira, slack, tmp_path, monkeypatch):
     assert "wrong-token-value" not in result.output and "xoxb-wrong" not in result.output
 
 
+def test_config_check_checks_each_digest_channel(jira, slack, tmp_path, monkeypatch):
+    (tmp_path / "bridge.toml").write_text(
+        '[jira]\njql = "project = RES"\n'
+        + "".join(f'[[digest]]\nchannel = "{c}"\n' for c in ("C0OK", "C0OUTSIDE", "G0SECRET", "C0OLD")))
+    slack.add_channel("C0OUTSIDE", member=False)
+    slack.add_channel("G0SECRET", member=False, private=True)
+    slack.add_channel("C0OLD", archived=True)
+    monkeypatch.chdir(tmp_path)
+    for name, value in environ(jira, slack, tmp_path / "b.db").items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli, ["config", "check"])
+    assert result.exit_code == 1  # the private and the archived channel cannot get a digest
+    lines = result.output.splitlines()
+    assert "digest C0OK: ok - #c0ok, the bot is a member" in lines
+    assert any(ln.startswith("digest C0OUTSIDE: WARNING") and "/invite @Research Bridge" in ln for ln in lines)
+    assert any(ln.startswith("digest G0SECRET: FAILED - channel_not_found") for ln in lines)
+    assert "digest C0OLD: FAILED - #c0old is archived" in lines
+
+
 def test_sync_jira_command_backfills_and_reports(jira, slack, tmp_path, monkeypatch):
     (tmp_path / "bridge.toml").write_text('[jira]\njql = "project = RES"\n')
     monkeypatch.chdir(tmp_path)
@@ -143,7 +163,7 @@ def test_sync_jira_command_backfills_and_reports(jira, slack, tmp_path, monkeypa
     since = (CREATED - timedelta(days=1)).strftime("%Y-%m-%d")
     result = CliRunner().invoke(cli, ["sync", "jira", "--since", since])
     assert result.exit_code == 0, result.output
-    assert "1 issues, 1 new changelog items, 2 API calls (0 changelog pages)"  # myself + one page in result.output
+    assert "1 issues, 1 new changelog items, 2 API calls (0 changelog pages)" in result.output  # myself + one page
     assert Store(tmp_path / "b.db").handoffs()[0].key == "RES-7"
     search = [r for r in jira.requests if r.path.endswith("/search/jql")]
     assert f'updated >= "{since.replace("-", "/")} 00:00"' in search[-1].param("jql")

@@ -313,6 +313,7 @@ class FakeSlack(LoopbackServer):
             "usergroups.users.list": self._usergroups_users,
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
+            "conversations.info": self._conversations_info,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
         }
@@ -371,6 +372,15 @@ class FakeSlack(LoopbackServer):
             else:
                 channel.messages.append(message)
         return {"ok": True, "channel": body["channel"], "ts": ts, "message": message}
+
+    def _conversations_info(self, body: dict) -> dict:
+        channel_id = body.get("channel") or ""
+        channel = self.channel(channel_id) if channel_id else None
+        if channel is None or (channel.private and not channel.member):
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": {"id": channel.id, "name": channel.id.lower(), "is_channel": not channel.private,
+                                        "is_private": channel.private, "is_archived": channel.archived,
+                                        "is_member": channel.member}}
 
     def _conversations_history(self, body: dict) -> dict:
         """Newest first; `oldest`/`latest` bounds (exclusive), `limit`, cursor paging; metadata
