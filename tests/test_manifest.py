@@ -1,0 +1,55 @@
+"""manifest.yml (the Slack app, created by pasting it) matches what the code does: every
+slash command the app registers, one request URL, and a scope for every Web API method
+the bot calls."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+# The bot-token scope each Web API method needs (https://api.slack.com/methods/<method>).
+SCOPES = {
+    "chat_postMessage": {"chat:write"},
+    "conversations_history": {"channels:history", "groups:history"},
+    "conversations_info": {"channels:read", "groups:read"},
+    "conversations_open": {"im:write"},
+    "files_upload_v2": {"files:write"},
+    "usergroups_list": {"usergroups:read"},
+    "usergroups_users_list": {"usergroups:read"},
+    "users_info": {"users:read"},
+    "users_lookupByEmail": {"users:read.email"},
+    "views_publish": set(),
+    "auth_test": set(),
+}
+NOT_SLACK = {"enhanced_search_issues", "search_issues", "server_info"}  # the jira library's
+
+
+def slack_methods_called() -> set[str]:
+    calls = set()
+    for path in (ROOT / "bot").rglob("*.py"):
+        calls |= set(re.findall(r"client\.([a-z]+_[A-Za-z0-9_]+)\(", path.read_text()))
+    return calls - NOT_SLACK
+
+
+def test_every_slack_method_the_bot_calls_has_its_scope_in_the_manifest():
+    scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    called = slack_methods_called()
+    assert called - set(SCOPES) == set(), "add the new method's scope to SCOPES and manifest.yml"
+    missing = {m: SCOPES[m] - scopes for m in called if SCOPES[m] - scopes}
+    assert missing == {}
+    assert {"commands", "chat:write.public"} <= scopes
+
+
+def test_the_slash_commands_and_events_share_one_request_url():
+    commands = {c["command"]: c for c in MANIFEST["features"]["slash_commands"]}
+    assert set(commands) == {"/handoffs", "/focus", "/pipelines"}
+    urls = {c["url"] for c in commands.values()}
+    urls.add(MANIFEST["settings"]["event_subscriptions"]["request_url"])
+    urls.add(MANIFEST["settings"]["interactivity"]["request_url"])
+    assert urls == {"https://YOUR-HOST.example.com/slack/events"}
+    assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
