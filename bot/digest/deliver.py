@@ -108,12 +108,12 @@ def deliver(store: Store, settings: Settings, digest: DigestSettings, week: Week
             ts = _post(client, digest, week, content, settings, since, sleep)
     except _Unsure as exc:
         store.digest_failed(*key, token, str(exc), outcome_known=False)
-        log.warning("digest %s: %s", key, exc)
+        log.warning("digest %s/%s %s: %s", *key, exc)
         return Outcome(*key, FAILED, error=str(exc))
     except SlackApiError as exc:
         error = explain(str(exc.response.get("error")), digest.channel)
         store.digest_failed(*key, token, error, outcome_known=True)
-        log.error("digest %s not posted: %s", key, error)
+        log.error("digest %s/%s %s not posted: %s", *key, error)
         return Outcome(*key, FAILED, error=error)
     except Exception:  # a bug or a database error: release the claim; the next run looks before posting
         store.digest_failed(*key, token, "internal error (see the log)", outcome_known=False)
@@ -121,7 +121,7 @@ def deliver(store: Store, settings: Settings, digest: DigestSettings, week: Week
     with_chart = content.history is not None
     store.digest_posted(*key, token, ts, now, "pending" if with_chart else "none")
     chart = _attach_chart(store, client, content, ts) if with_chart else "none"
-    log.info("digest %s posted (ts %s), chart %s", key, ts, chart)
+    log.info("digest %s/%s %s posted (ts %s), chart %s", *key, ts, chart)
     return Outcome(*key, POSTED, ts=ts, chart=chart)
 
 
@@ -225,10 +225,10 @@ def _attach_chart(store: Store, client: WebClient, content: Digest, ts: str | No
         if error == "not_in_channel":
             store.digest_chart(*key, "failed", error)
             _say_not_in_channel(client, content.channel, ts)
-            log.error("digest %s: chart not attached: %s", key, explain(error, content.channel))
+            log.error("digest %s/%s %s: chart not attached: %s", *key, explain(error, content.channel))
             return "not attached: " + explain(error, content.channel)
         store.digest_chart(*key, "pending", error)
-        log.warning("digest %s: chart upload failed (%s), retried at the next tick", key, error)
+        log.warning("digest %s/%s %s: chart upload failed (%s), retried at the next tick", *key, error)
         return f"pending ({error}; retried at the next tick)"
     except (SlackClientError, OSError) as exc:
         store.digest_chart(*key, "pending", type(exc).__name__)
