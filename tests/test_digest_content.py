@@ -389,7 +389,7 @@ def test_the_rendered_digest_reads_the_figures(seeded: Store):
         (":gear: *Pipelines*: reliability *80%* ↑ 30 pts (last week 50%) · 6 runs, 1 failed, 1 cancelled"
          " across 3 pipelines"),
         "*Worst this week*",
-        "• <https://ci.example.com/train/r3/1|*train*> 75% ↑ 75 pts · 4 runs, 1 failed · 1 failed run in a row",
+        "• *<https://ci.example.com/train/r3/1|train>* 75% ↑ 75 pts · 4 runs, 1 failed · 1 failed run in a row",
     ]
     assert delivery[0].splitlines() == [
         ":rocket: *ML delivery*: 3 (+1) production deployments on 3 days",

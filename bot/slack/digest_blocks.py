@@ -17,7 +17,7 @@ from bot.digest.model import DeliverySection, Digest, FocusSection, HandoffSecti
 from bot.formatting import business_days, duration, percent
 from bot.metrics.workcal import WorkCalendar
 from bot.slack.blocks import MAX_SUMMARY, _clip, _context, _fit, _header, _key_link, _pack_lines, _section, escape
-from bot.slack.pipeline_blocks import counts, reliability, streak_text, trend_arrow
+from bot.slack.pipeline_blocks import _link, counts, reliability, streak_text, trend_arrow
 
 MAX_ROWS = 5  # oldest handoffs, worst pipelines: the rest is one "…and N more" line
 MAX_TEXT_FALLBACK = 600
@@ -51,12 +51,6 @@ def _hours(seconds: float | None) -> str:
 
 def _vs(current: str, previous: str) -> str:
     return current if previous == "—" else f"{current} (last week {previous})"
-
-
-def _link(url: str | None, label: str) -> str:
-    if not url:
-        return label
-    return f"<{url.replace('|', '%7C').replace('>', '%3E').replace('<', '%3C')}|{label}>"
 
 
 # -- sections ----------------------------------------------------------------------------------
@@ -148,7 +142,7 @@ def pipeline_blocks(section: PipelineSection) -> list[Block]:
     for s in troubled[:MAX_ROWS]:
         streak = streak_text(s.streak)
         arrow = trend_arrow(s.trend)
-        rows.append(f"• {_link(s.current.last_url, '*' + escape(s.pipeline) + '*')} {reliability(s.current)}"
+        rows.append(f"• *{_link(s.current.last_url, s.pipeline)}* {reliability(s.current)}"
                     + (f" {arrow}" if arrow else "") + f" · {counts(s.current)}" + (f" · {streak}" if streak else ""))
     if len(troubled) > MAX_ROWS:
         rows.append(f"…and {len(troubled) - MAX_ROWS} more with failures (`/pipelines` lists them all)")
