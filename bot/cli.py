@@ -131,15 +131,21 @@ def jobs() -> None:
 @click.pass_context
 def jobs_list(ctx: click.Context) -> None:
     """Show each job and when it would next run."""
+    from apscheduler.triggers.cron import CronTrigger
+
     from bot.jobs import all_jobs
 
     settings = _settings(ctx)
     now = utc_now()
-    for job in all_jobs(settings).values():
+    jobs = all_jobs(settings)
+    width = max(len(name) for name in jobs)
+    for job in jobs.values():
         trigger = job.trigger(settings)
         nxt = trigger.get_next_fire_time(None, now) if trigger is not None else None
-        when = nxt.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M %Z") if nxt else "not scheduled"
-        click.echo(f"{job.name:<20} next {when:<24} {job.description}")
+        # Weekly and daily jobs in their own timezone (a digest's may differ from the org's).
+        zone = getattr(trigger, "timezone", None) if isinstance(trigger, CronTrigger) else settings.tz
+        when = nxt.astimezone(zone or settings.tz).strftime("%Y-%m-%d %H:%M %Z") if nxt else "not scheduled"
+        click.echo(f"{job.name:<{width}}  next {when:<24} {job.description}")
 
 
 @jobs.command("run")

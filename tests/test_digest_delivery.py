@@ -7,6 +7,7 @@ jobs racing" are two threads, each with its own `Store`, as two processes would 
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -335,6 +336,7 @@ def test_jobs_list_shows_the_digest_and_jobs_run_posts_it(fake: FakeSlack, db: P
     assert listed.exit_code == 0
     line = next(ln for ln in listed.output.splitlines() if ln.startswith(f"digest:{CHANNEL}"))
     assert "Weekly digest to C0DIGEST (mon 09:00 Europe/Berlin)" in line
+    assert re.search(r"next \d{4}-\d\d-\d\d 09:00 CES?T ", line)  # in the digest's own timezone
     unknown = CliRunner().invoke(cli, ["--config", str(config), "jobs", "run", "digest:C0NOPE"], env=env)
     assert unknown.exit_code == 2 and f"digest:{CHANNEL}" in unknown.output
 
