@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from bot.clock import utc_now
-from bot.config import DigestSettings, Settings
+from bot.config import DigestSettings, Settings, is_channel_id
+from bot.digest.model import Digest
 
 
 def choose_digest(settings: Settings, channel: str, name: str | None) -> tuple[DigestSettings, str | None]:
@@ -39,13 +40,12 @@ def digest(ctx: click.Context, channel: str, name: str | None, week: str | None,
     """Render the weekly digest for CHANNEL, or post it (once: a week already posted to the
     channel is never posted again, whoever runs it)."""
     from bot.cli import _settings, _store  # imported late: cli imports this module
-    from bot.config import _CHANNEL_ID
     from bot.digest.compute import build_digest
     from bot.digest.period import last_complete_week, week_named
     from bot.metrics.workcal import WorkCalendar
     from bot.slack.digest_blocks import blocks_as_text, digest_blocks
 
-    if not _CHANNEL_ID.match(channel):
+    if not is_channel_id(channel):
         raise click.BadParameter(f"{channel!r} is not a channel ID (such as C0123ABCD)", param_hint="--channel")
     settings = _settings(ctx)
     if db and not Path(db).exists():
@@ -82,11 +82,11 @@ def digest(ctx: click.Context, channel: str, name: str | None, week: str | None,
         ctx.exit(1)
 
 
-def write_chart(content, path: str) -> str:
+def write_chart(content: Digest, path: str) -> str:
     """Write the digest's chart to `path`; say what was written."""
-    from bot.slack.charts import render_chart
+    from bot.slack.charts import digest_chart
 
-    png = render_chart(content.history, f"Trends to {content.week.label}") if content.history else None
+    png = digest_chart(content)
     if png is None:
         return "no chart: nothing to draw for these weeks (or chart = false)"
     Path(path).write_bytes(png)

@@ -234,6 +234,11 @@ class _Reader:
         return value
 
 
+def is_channel_id(text: str) -> bool:
+    """A public or private channel ID (C…, G…), not a name, user or group."""
+    return bool(_CHANNEL_ID.match(text))
+
+
 def _env(environ: Mapping[str, str], name: str) -> str | None:
     value = environ.get(name, "").strip()
     return value or None
@@ -427,7 +432,7 @@ def _digests(
             if key not in _DIGEST_KEYS:
                 r.fail(f"digest[{i}].{key}", "one of " + ", ".join(_DIGEST_KEYS) + " (unknown key)")
         channel = r.string(t, "channel", f"digest[{i}].channel", None)
-        if not channel or not _CHANNEL_ID.match(channel):
+        if not channel or not is_channel_id(channel):
             r.fail(f"digest[{i}].channel", "a channel ID such as C0123ABCD (not a name or a user)", channel)
             continue
         name = r.string(t, "name", f"digest[{i}].name", DEFAULT_DIGEST_NAME) or DEFAULT_DIGEST_NAME

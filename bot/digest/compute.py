@@ -36,7 +36,7 @@ HISTORY_WEEKS = 8
 UTC = timezone.utc
 EDGE = timedelta(microseconds=1)  # a week is [start, end): events at the next Monday 00:00 are next week's
 DAY_SECONDS = 86400.0
-ALL_TEAMS = "All teams"
+ALL_TEAMS, EVERYONE = "All teams", "Everyone"  # the overall line, with and without [[team]]s
 
 
 def build_digest(store: Store, settings: Settings, digest: DigestSettings, week: Week) -> Digest:
@@ -154,7 +154,7 @@ def _focus_weeks(store: Store, settings: Settings, digest: DigestSettings, weeks
 
     section = FocusSection(
         threshold_seconds=threshold,
-        overall=team_week(ALL_TEAMS, members),
+        overall=team_week(ALL_TEAMS if settings.teams else EVERYONE, members),
         teams=tuple(team_week(t.name, list(dict.fromkeys(t.members))) for t in teams),
     )
     return per_week, section

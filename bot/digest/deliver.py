@@ -96,13 +96,13 @@ def deliver(store: Store, settings: Settings, digest: DigestSettings, week: Week
     if claim.state == "posted":
         chart = claim.chart
         if chart == "pending":  # the chart failed at post time: try again while due
-            chart = _attach_chart(store, client, _content(store, settings, digest, week), claim.message_ts)
+            chart = _attach_chart(store, client, build_digest(store, settings, digest, week), claim.message_ts)
         return Outcome(*key, ALREADY_POSTED, ts=claim.message_ts, chart=chart)
     if claim.state == "busy":
         return Outcome(*key, IN_PROGRESS)
     since = (claim.first_claimed_at or now) - HISTORY_SLACK
     try:
-        content = _content(store, settings, digest, week)
+        content = build_digest(store, settings, digest, week)
         ts = _find_posted(client, digest, week, since) if claim.verify else None
         if ts is None:
             ts = _post(client, digest, week, content, settings, since, sleep)
@@ -137,19 +137,13 @@ def deliver_due(store: Store, settings: Settings, client: WebClient, now: dateti
     return outcomes
 
 
-# -- content -----------------------------------------------------------------------------------
-
-
-def _content(store: Store, settings: Settings, digest: DigestSettings, week: Week) -> Digest:
-    return build_digest(store, settings, digest, week)
+# -- posting -----------------------------------------------------------------------------------
 
 
 def _metadata(digest: DigestSettings, week: Week) -> dict:
+    """What marks the message as this digest's, for `_find_posted`."""
     return {"event_type": EVENT_TYPE,
             "event_payload": {"channel": digest.channel, "digest": digest.name, "week": week.label}}
-
-
-# -- posting -----------------------------------------------------------------------------------
 
 
 def _post(client: WebClient, digest: DigestSettings, week: Week, content: Digest, settings: Settings,
@@ -209,10 +203,10 @@ def _find_posted(client: WebClient, digest: DigestSettings, week: Week, since: d
 
 def _attach_chart(store: Store, client: WebClient, content: Digest, ts: str | None) -> str:
     """Upload the chart into the digest's thread; record and return what happened."""
-    from bot.slack.charts import render_chart
+    from bot.slack.charts import digest_chart
 
     key = (content.channel, content.name, content.week.label)
-    png = render_chart(content.history, f"Trends to {content.week.label}") if content.history else None
+    png = digest_chart(content)
     if png is None:
         store.digest_chart(*key, "none")
         return "none (no data to draw)"

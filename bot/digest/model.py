@@ -21,10 +21,6 @@ class Week:
     start: datetime
     end: datetime
 
-    @property
-    def days(self) -> int:
-        return 7
-
 
 @dataclass(frozen=True)
 class HandoffSection:

@@ -13,7 +13,7 @@ import io
 import math
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from bot.digest.model import History, WeekPoint
+from bot.digest.model import Digest, History, WeekPoint
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -103,3 +103,10 @@ def render_chart(history: History, title: str) -> bytes | None:
     out = io.BytesIO()
     fig.savefig(out, format="png", metadata={"Software": None})
     return out.getvalue()
+
+
+def digest_chart(digest: Digest) -> bytes | None:
+    """The chart of a digest (None without a chart or without data to draw)."""
+    if digest.history is None:
+        return None
+    return render_chart(digest.history, f"Trends to {digest.week.label}")

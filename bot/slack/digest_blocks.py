@@ -111,8 +111,8 @@ def focus_blocks(section: FocusSection) -> list[Block]:
     line = f"{section.threshold_seconds / 3600:g} h"
     title = f":brain: *Research Focus Time* (team averages per workday; the line is {line})"
     if section.quiet:
-        return [_section(f":brain: *Research Focus Time*: a quiet week — no IDE data from the teams.")]
-    label = section.teams[0].team if len(section.teams) == 1 else ("All teams" if section.teams else "Everyone")
+        return [_section(":brain: *Research Focus Time*: a quiet week — no IDE data from the teams.")]
+    label = section.teams[0].team if len(section.teams) == 1 else section.overall.team
     lines = [title, _focus_line(label, section.overall, section.threshold_seconds, True)]
     if len(section.teams) > 1:
         lines += ["• " + _focus_line(t.team, t, section.threshold_seconds, False) for t in section.teams]
