@@ -50,6 +50,7 @@ class JiraSettings:
     handoff_sla_workdays: int = 3
     incident_issue_types: tuple[str, ...] = ("Incident",)
     user_map: Mapping[str, str] = field(default_factory=dict)
+    allow_unsigned_webhooks: bool = False  # Jira Data Center webhooks without a secret
 
     @property
     def configured(self) -> bool:
@@ -149,6 +150,13 @@ class Settings:
     @property
     def slack_configured(self) -> bool:
         return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every credential in the settings (kept out of logs by `bot.logs`)."""
+        values = (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.jira.api_token,
+                  self.jira.pat, self.jira.webhook_secret, self.github_webhook_secret, self.gitlab_webhook_token,
+                  self.bridge_api_token, self.airflow.token, self.airflow.password)
+        return tuple(v for v in values if v)
 
     def team_named(self, name: str) -> Team | None:
         wanted = name.strip().lower()
@@ -376,6 +384,7 @@ def _jira(r: _Reader, t: Mapping, environ: Mapping[str, str]) -> JiraSettings:
         handoff_sla_workdays=r.integer(t, "handoff_sla_workdays", "jira.handoff_sla_workdays", 3),
         incident_issue_types=r.strings(t, "incident_issue_types", "jira.incident_issue_types", ("Incident",)),
         user_map=dict(user_map),
+        allow_unsigned_webhooks=r.boolean(t, "allow_unsigned_webhooks", "jira.allow_unsigned_webhooks", False),
     )
 
 

@@ -282,7 +282,7 @@ DEPLOY = fixture("github/deployment_status.success.json")
 
 @pytest.mark.parametrize(("event", "body", "message"), [
     ("workflow_run", b"{not json", "body is not valid JSON"),
-    ("workflow_run", b"\xff\xfe", "body is not valid JSON"),
+    ("workflow_run", b"\xff\xfe", "body is not UTF-8"),
     ("workflow_run", b"[1, 2]", "body must be a JSON object"),
     ("ping", b"", "body is not valid JSON"),
     ("workflow_run", _without(RUN, "workflow_run"), "workflow_run is missing"),
@@ -490,5 +490,5 @@ def test_parse_time_reads_github_and_gitlab_formats():
     expected = datetime(2021, 4, 28, 19, 50, tzinfo=UTC)
     for text in ("2021-04-28 21:50:00 +0200", "2021-04-28 19:50:00 UTC", "2021-04-28T19:50:00Z",
                  "2021-04-28T21:50:00+02:00", "2021-04-28T19:50:00.000Z"):
-        assert parse(text, "t") == expected, text
-    assert parse(None, "t", required=False) is None
+        assert parse(text, "t", NOW) == expected, text
+    assert parse(None, "t", NOW, required=False) is None

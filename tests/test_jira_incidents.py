@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -102,15 +104,23 @@ def test_configured_types_case_insensitive_and_none_configured(fake, store):
     assert incidents(store) == {}
 
 
+WEBHOOK_SECRET = "jira-webhook-secret"
+
+
 def make_client(fake: FakeJira, store: Store) -> TestClient:
+    settings = settings_from_mapping({"jira": {"jql": "project = OPS"}},
+                                     {**fake.env(), "JIRA_WEBHOOK_SECRET": WEBHOOK_SECRET})
     app = FastAPI()
-    app.include_router(make_router(store, settings_for(fake), lambda: NOW))
+    app.include_router(make_router(store, settings, lambda: NOW))
     return TestClient(app)
 
 
 def post(client: TestClient, payload: dict):
-    headers = {"Content-Type": "application/json", "X-Atlassian-Webhook-Identifier": str(uuid.uuid4())}
-    response = client.post("/webhooks/jira", content=json.dumps(payload).encode(), headers=headers)
+    body = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-Atlassian-Webhook-Identifier": str(uuid.uuid4()),
+               "X-Hub-Signature": signature}
+    response = client.post("/webhooks/jira", content=body, headers=headers)
     assert response.status_code == 200, response.text
     return response
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import sqlite3
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -124,7 +125,7 @@ def test_verify_signature():
     ("body", "message"),
     [
         (b"{not json", "body is not valid JSON"),
-        (b"\xff\xfe", "body is not valid JSON"),
+        (b"\xff\xfe", "body is not UTF-8"),
         (b"[1, 2]", "body must be a JSON object"),
         (json.dumps({"webhookEvent": "jira:issue_updated", "timestamp": 1}).encode(), "payload has no issue.key"),
         (json.dumps({"webhookEvent": "jira:issue_updated", "issue": {"id": "1"}}).encode(), "payload has no issue.key"),
@@ -223,12 +224,33 @@ def test_issue_deleted_hides_the_handoff(fake, store, client):
     response = post(client, fake.webhook_payload("jira:issue_deleted", "RES-1", timestamp=T0 + timedelta(days=1)))
     assert response.status_code == 200 and response.json()["deleted"] is True
     assert store.handoffs() == [] and store.issue("RES-1") is None
-    again = post(client, {"webhookEvent": "jira:issue_deleted", "timestamp": 1, "issue": {"key": "RES-404"}})
+    again = post(client, {"webhookEvent": "jira:issue_deleted", "timestamp": 1767607200000,
+                          "issue": {"key": "RES-404"}})
     assert again.status_code == 200 and again.json()["deleted"] is False
 
 
-def test_without_a_secret_unsigned_webhooks_are_accepted(fake, store):
+def test_without_a_secret_webhooks_are_refused_with_503_naming_the_variable(fake, store, caplog):
+    """Unsigned deliveries could write issues, handoffs and incidents (which move the change
+    failure rate): without JIRA_WEBHOOK_SECRET nothing is accepted, even with Jira unset."""
+    fake.add_issue("RES-1", T0, labels=[HANDOFF], issue_type="Incident")
+    for env in (fake.env(), {}):
+        with caplog.at_level(logging.WARNING, logger="bot.sources.jira_webhook"):
+            settings = settings_from_mapping({"jira": {"jql": "project = RES"}} if env else {}, env)
+            app = FastAPI()
+            app.include_router(make_router(store, settings, lambda: NOW))
+        response = post(TestClient(app), fake.webhook_payload("jira:issue_created", "RES-1"), signature=None)
+        assert response.status_code == 503 and "JIRA_WEBHOOK_SECRET" in response.json()["error"]
+        assert "JIRA_WEBHOOK_SECRET is not set" in caplog.text
+    assert stored(store) == (0, 0, 0, 0) and store.count("incidents") == 0
+
+
+def test_unsigned_webhooks_only_with_the_explicit_opt_in_loudly_logged(fake, store, caplog):
     fake.add_issue("RES-1", T0, labels=[HANDOFF])
-    client = make_client(fake, store, secret=None)
-    assert post(client, fake.webhook_payload("jira:issue_created", "RES-1"), signature=None).status_code == 200
+    settings = settings_from_mapping({"jira": {"jql": "project = RES", "allow_unsigned_webhooks": True}},
+                                     fake.env())
+    with caplog.at_level(logging.WARNING, logger="bot.sources.jira_webhook"):
+        app = FastAPI()
+        app.include_router(make_router(store, settings, lambda: NOW))
+    assert "UNSIGNED" in caplog.text
+    assert post(TestClient(app), fake.webhook_payload("jira:issue_created", "RES-1"), signature=None).status_code == 200
     assert store.count("jira_issues") == 1

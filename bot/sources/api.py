@@ -11,7 +11,6 @@ same record again replaces it. The answer is 201 with the stored records, times 
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from datetime import datetime, timezone
@@ -25,11 +24,15 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 from starlette.concurrency import run_in_threadpool
@@ -39,9 +42,11 @@ from bot.config import Settings
 from bot.models import Deployment, Incident, PipelineRun
 from bot.sources.inbound import (
     MAX_ATTEMPT,
+    PayloadError,
+    check_time,
+    decode_json,
     error,
     is_production_name,
-    read_body,
     record_json,
     secret_matches,
 )
@@ -51,23 +56,39 @@ log = logging.getLogger(__name__)
 
 UTC = timezone.utc
 SOURCE = "api"
-MAX_BODY_BYTES = 1024 * 1024
 MAX_RECORDS = 1000
 
-Id = Union[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)], int]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+# A string field must hold a non-space character: the schema says so (pattern) and the
+# validator agrees, so a value the document accepts is never refused afterwards.
+_TEXT = r"\S"
+Id = Union[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_TEXT)],
+           StrictInt]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=_TEXT)]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-Sha = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Sha = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=_TEXT)]
 
 
-def _to_utc(value: datetime) -> datetime:
+def _time_text(value: Any) -> Any:
+    """Times are ISO 8601 strings; a number would be read as seconds since 1970."""
+    if isinstance(value, (int, float)):
+        raise ValueError("must be an ISO 8601 time string with a timezone, not a number")
+    return value
+
+
+def _plausible(value: datetime, info: ValidationInfo) -> datetime:
     try:
-        return value.astimezone(UTC)
+        value = value.astimezone(UTC)
     except OverflowError:
         raise ValueError("out of range once converted to UTC") from None
+    now = (info.context or {}).get("now") or datetime.now(UTC)
+    try:
+        return check_time(value, "time", now)
+    except PayloadError as exc:
+        raise ValueError(str(exc).removeprefix("time ")) from None
 
 
-Time = Annotated[AwareDatetime, AfterValidator(_to_utc)]  # ISO 8601 with a timezone, kept in UTC
+# ISO 8601 with a timezone, from 2000 to a day ahead, kept in UTC (the webhooks' rule too).
+Time = Annotated[AwareDatetime, BeforeValidator(_time_text), AfterValidator(_plausible)]
 
 
 class _In(BaseModel):
@@ -79,7 +100,7 @@ class PipelineRunIn(_In):
 
     pipeline: Name = Field(description="Pipeline name, as shown in /pipelines", examples=["ml/ranker: train"])
     run_id: Id = Field(description="The run's id in your CI (a number or a string)", examples=["4711"])
-    attempt: int = Field(1, ge=1, le=MAX_ATTEMPT,
+    attempt: StrictInt = Field(1, ge=1, le=MAX_ATTEMPT,
                          description="Attempt number; a re-run of the same run_id is attempt 2, ...")
     status: Literal["success", "failed", "cancelled", "skipped"] = Field(
         description="Reliability = success / (success + failed); cancelled and skipped are counted apart")
@@ -111,9 +132,9 @@ class DeploymentIn(_In):
     environment: Name = Field("production", description="Environment name")
     status: Literal["success", "failed"]
     finished_at: Time = Field(description="ISO 8601 with a timezone", examples=["2026-03-04T15:20:00Z"])
-    is_production: bool | None = Field(
+    is_production: StrictBool | None = Field(
         None, description='Default: true when environment is "production" or "prod"')
-    is_rollback: bool = Field(False, description="This deployment rolls back to an earlier version "
+    is_rollback: StrictBool = Field(False, description="This deployment rolls back to an earlier version "
                               "(redeploying a version the target ran before is also counted as one)")
     commit_sha: Sha | None = None
     commit_at: Time | None = Field(None, description="When the deployed commit was made (lead time)")
@@ -194,7 +215,7 @@ def _field(loc: Sequence[Any]) -> str:
     return path
 
 
-def validate(model: type[_In], payload: Any) -> list[Any] | dict[str, Any]:
+def validate(model: type[_In], payload: Any, now: datetime) -> list[Any] | dict[str, Any]:
     """The records, or the 422 body that names every invalid field."""
     one, many = _adapters(model)
     single = isinstance(payload, dict)
@@ -205,7 +226,9 @@ def validate(model: type[_In], payload: Any) -> list[Any] | dict[str, Any]:
     if not single and len(payload) > MAX_RECORDS:
         return {"error": f"at most {MAX_RECORDS} records per request", "detail": []}
     try:
-        items = [one.validate_python(payload)] if single else many.validate_python(payload)
+        context = {"now": now}
+        items = ([one.validate_python(payload, context=context)] if single
+                 else many.validate_python(payload, context=context))
     except ValidationError as exc:
         detail = [{"loc": ["body", *e["loc"]], "field": _field(e["loc"]), "msg": e["msg"], "type": e["type"]}
                   for e in exc.errors(include_url=False, include_context=False, include_input=False)]
@@ -228,7 +251,7 @@ def _responses(endpoint: Endpoint) -> dict[int | str, dict[str, Any]]:
               "content": {"application/json": {"example": {"stored": 1, endpoint.key: [endpoint.examples[0]]}}}},
         400: {"description": "Body is not valid JSON; nothing stored"},
         401: {"description": "Missing or wrong bearer token; nothing stored"},
-        413: {"description": f"Body larger than {MAX_BODY_BYTES} bytes"},
+        413: {"description": "Body larger than 1 MiB"},
         422: {"description": "A field is invalid (named in `error` and `detail`); the whole batch is refused"},
         503: {"description": "BRIDGE_API_TOKEN is not set, or the database is busy"},
     }
@@ -238,7 +261,8 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
     """The generic ingest endpoints."""
     router = APIRouter(tags=["ingest"])
     token = settings.bridge_api_token
-    bearer = HTTPBearer(auto_error=False, description="The BRIDGE_API_TOKEN")
+    bearer = HTTPBearer(auto_error=False, description="The BRIDGE_API_TOKEN, sent as `Authorization: Bearer TOKEN` "
+                        "(the scheme name is case-insensitive, as HTTP defines it)")
 
     def handler(endpoint: Endpoint):
         async def ingest(request: Request,
@@ -250,14 +274,11 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
             if not secret_matches(token, credentials.credentials):
                 log.warning("ingest %s refused: wrong bearer token", endpoint.path)
                 return error(401, "wrong bearer token", _UNAUTHORIZED)
-            body = await read_body(request, MAX_BODY_BYTES)
-            if body is None:
-                return error(413, f"body larger than {MAX_BODY_BYTES} bytes")
             try:
-                payload = json.loads(body)
-            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-                return error(400, f"body is not valid JSON: {str(exc)[:200]}")
-            records = validate(endpoint.model, payload)
+                payload = decode_json(await request.body(), check_unicode=False)  # 422 names the field
+            except PayloadError as exc:
+                return error(400, str(exc))
+            records = validate(endpoint.model, payload, clock())
             if isinstance(records, dict):
                 return JSONResponse({"ok": False, **records}, status_code=422)
             try:

@@ -26,9 +26,8 @@ Shared helpers (`PayloadError`, `pick`, `parse_time`, `store_response`, ...) liv
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -40,9 +39,11 @@ from bot.config import Settings
 from bot.models import Deployment, PipelineRun
 from bot.sources.inbound import (
     MAX_ATTEMPT,
-    MAX_BODY_BYTES,
     Ignored,
     PayloadError,
+    check_order,
+    decode_json,
+    decode_object,
     error,
     first,
     ignored,
@@ -50,7 +51,6 @@ from bot.sources.inbound import (
     parse_time,
     pick,
     pick_id,
-    read_body,
     store_response,
 )
 from bot.sources.jira_webhook import verify_signature
@@ -79,22 +79,18 @@ PENDING_DEPLOYMENT_STATES = ("pending", "queued", "in_progress", "inactive")
 
 def decode_payload(body: bytes, content_type: str) -> dict:
     """The JSON object GitHub sent, as `application/json` or form-encoded `payload=`."""
-    try:
-        if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
-            forms = parse_qs(body.decode(), strict_parsing=False).get("payload")
-            if not forms:
-                raise PayloadError("form body has no payload field")
-            body = forms[0].encode()
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise (exc if isinstance(exc, PayloadError) else PayloadError("body is not valid JSON")) from None
-    if not isinstance(payload, dict):
-        raise PayloadError("body must be a JSON object")
-    return payload
+    if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        try:
+            forms = parse_qs(body.decode("utf-8"), strict_parsing=False).get("payload")
+        except UnicodeDecodeError:
+            raise PayloadError("body is not UTF-8") from None
+        if not forms:
+            raise PayloadError("form body has no payload field")
+        body = forms[0].encode("utf-8")
+    return decode_object(body)
 
 
-
-def parse_workflow_run(payload: dict) -> PipelineRun | Ignored:
+def parse_workflow_run(payload: dict, now: datetime) -> PipelineRun | Ignored:
     """A completed `workflow_run` as a PipelineRun; other actions are Ignored."""
     action = first(payload, "action")
     if action != "completed":
@@ -111,35 +107,39 @@ def parse_workflow_run(payload: dict) -> PipelineRun | Ignored:
     attempt = pick(payload, "workflow_run.run_attempt", int, required=False) or 1
     if not 1 <= attempt <= MAX_ATTEMPT:
         raise PayloadError(f"workflow_run.run_attempt is not between 1 and {MAX_ATTEMPT}")
+    finished = parse_time(run.get("updated_at"), "workflow_run.updated_at", now)
+    started = parse_time(run.get("run_started_at") or run.get("created_at"), "workflow_run.run_started_at", now,
+                         required=False)
+    check_order(started, finished, "workflow_run.run_started_at", "workflow_run.updated_at")
     return PipelineRun(
         source=SOURCE,
         pipeline=f"{pick(payload, 'repository.full_name')}: {name}",
         run_id=pick_id(payload, "workflow_run.id"),
         attempt=attempt,
         status=status,
-        finished_at=parse_time(run.get("updated_at"), "workflow_run.updated_at"),
-        started_at=parse_time(run.get("run_started_at") or run.get("created_at"), "workflow_run.run_started_at",
-                              required=False),
+        finished_at=finished,
+        started_at=started,
         url=first(payload, "workflow_run.html_url"),
         commit_sha=first(payload, "workflow_run.head_sha"),
-        commit_at=parse_time(first(payload, "workflow_run.head_commit.timestamp"),
-                             "workflow_run.head_commit.timestamp", required=False),
+        commit_at=parse_time(pick(payload, "workflow_run.head_commit.timestamp", required=False),
+                             "workflow_run.head_commit.timestamp", now, required=False),
         branch=first(payload, "workflow_run.head_branch"),
     )
 
 
 def _deployer_payload(deployment: dict) -> dict:
-    """`deployment.payload`: an object, or (from some deployers) a JSON-encoded string."""
+    """`deployment.payload`: an object, or (from some deployers) a JSON-encoded string; a
+    string that is not JSON is free text and carries nothing for us."""
     extra = deployment.get("payload")
-    if isinstance(extra, str):
+    if isinstance(extra, str) and extra.lstrip().startswith(("{", "[")):
         try:
-            extra = json.loads(extra)
-        except ValueError:
-            return {}
+            extra = decode_json(extra.encode("utf-8"))
+        except PayloadError as exc:
+            raise PayloadError(f"deployment.payload: {str(exc).removeprefix('body ')}") from None
     return extra if isinstance(extra, dict) else {}
 
 
-def parse_deployment_status(payload: dict) -> Deployment | Ignored:
+def parse_deployment_status(payload: dict, now: datetime) -> Deployment | Ignored:
     """A finished `deployment_status` as a Deployment; pending states are Ignored."""
     state = pick(payload, "deployment_status.state")
     if state in PENDING_DEPLOYMENT_STATES:
@@ -160,7 +160,7 @@ def parse_deployment_status(payload: dict) -> Deployment | Ignored:
         environment=environment,
         status=DEPLOYMENT_STATES[state],
         finished_at=parse_time(first(payload, "deployment_status.updated_at", "deployment_status.created_at"),
-                               "deployment_status.updated_at"),
+                               "deployment_status.updated_at", now),
         is_production=production if isinstance(production, bool) else is_production_name(environment),
         is_rollback=extra.get("rollback") is True,
         commit_sha=sha,
@@ -176,8 +176,9 @@ endpoint answers 503. `ping` gets 200; events and actions not stored get 202."""
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Stored (or a redelivery already stored), or a ping"},
     202: {"description": "Acknowledged and ignored (another event, or a run or deployment not finished)"},
-    400: {"description": "Malformed JSON or a missing field (named in `error`); nothing stored"},
+    400: {"description": "Malformed JSON or a missing or invalid field (named in `error`); nothing stored"},
     401: {"description": "Missing or invalid X-Hub-Signature-256; nothing stored"},
+    413: {"description": "Body larger than 5 MiB"},
     503: {"description": "GITHUB_WEBHOOK_SECRET is not set, or the database is busy"},
 }
 
@@ -192,27 +193,26 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
     async def github_webhook(request: Request) -> JSONResponse:
         if not secret:
             return error(503, "GitHub webhooks are refused: set GITHUB_WEBHOOK_SECRET to the webhook's secret")
-        body = await read_body(request)
-        if body is None:
-            return error(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        body = await request.body()
         if not verify_signature(secret, body, request.headers.get(SIGNATURE_HEADER)):
             log.warning("GitHub webhook refused: missing or invalid %s", SIGNATURE_HEADER)
             return error(401, f"missing or invalid {SIGNATURE_HEADER} signature")
         event = request.headers.get(EVENT_HEADER, "")
+        now = clock()
         try:
             payload = decode_payload(body, request.headers.get("content-type", ""))
             if event == "ping":
                 return JSONResponse({"ok": True, "event": "ping", "zen": first(payload, "zen")})
             if event == "workflow_run":
-                record = parse_workflow_run(payload)
+                record = parse_workflow_run(payload, now)
             elif event == "deployment_status":
-                record = parse_deployment_status(payload)
+                record = parse_deployment_status(payload, now)
             else:
                 return ignored(f"event {event[:60]!r} (only workflow_run and deployment_status are stored)")
         except PayloadError as exc:
             return error(400, str(exc))
         if isinstance(record, Ignored):
             return ignored(record.reason)
-        return await store_response(store, SOURCE, request.headers.get(DELIVERY_HEADER), [record], clock(), event)
+        return await store_response(store, SOURCE, request.headers.get(DELIVERY_HEADER), [record], now, event)
 
     return router

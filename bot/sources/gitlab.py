@@ -25,7 +25,6 @@ request triggers recursively. The same pipeline or deployment seen again is one 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from datetime import datetime
@@ -38,9 +37,10 @@ from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.models import Deployment, PipelineRun
 from bot.sources.inbound import (
-    MAX_BODY_BYTES,
     Ignored,
     PayloadError,
+    check_order,
+    decode_object,
     error,
     first,
     ignored,
@@ -48,7 +48,6 @@ from bot.sources.inbound import (
     parse_time,
     pick,
     pick_id,
-    read_body,
     secret_matches,
     store_response,
 )
@@ -88,7 +87,10 @@ def parse_pipeline(payload: dict, received_at: datetime) -> PipelineRun | Ignore
     built = f"{web_url.rstrip('/')}/-/pipelines/{run_id}" if web_url else None
     url = first(payload, "object_attributes.url") or built
     # A pipeline without finished_at (some skipped ones) finished when GitLab told us.
-    finished = parse_time(attrs.get("finished_at"), "object_attributes.finished_at", required=False) or received_at
+    finished = parse_time(attrs.get("finished_at"), "object_attributes.finished_at", received_at,
+                          required=False) or received_at
+    started = parse_time(attrs.get("created_at"), "object_attributes.created_at", received_at, required=False)
+    check_order(started, finished, "object_attributes.created_at", "object_attributes.finished_at")
     return PipelineRun(
         source=SOURCE,
         pipeline=f"{project}: {name}",
@@ -96,15 +98,16 @@ def parse_pipeline(payload: dict, received_at: datetime) -> PipelineRun | Ignore
         attempt=1,
         status=status,
         finished_at=finished,
-        started_at=parse_time(attrs.get("created_at"), "object_attributes.created_at", required=False),
+        started_at=started,
         url=url,
         commit_sha=first(payload, "object_attributes.sha"),
-        commit_at=parse_time(first(payload, "commit.timestamp"), "commit.timestamp", required=False),
+        commit_at=parse_time(pick(payload, "commit.timestamp", required=False), "commit.timestamp", received_at,
+                             required=False),
         branch=first(payload, "object_attributes.ref"),
     )
 
 
-def parse_deployment(payload: dict) -> Deployment | Ignored:
+def parse_deployment(payload: dict, received_at: datetime) -> Deployment | Ignored:
     """A finished Deployment Hook as a Deployment; other statuses are Ignored."""
     raw = pick(payload, "status")
     if raw in UNFINISHED_DEPLOYMENT:
@@ -125,7 +128,7 @@ def parse_deployment(payload: dict) -> Deployment | Ignored:
         version=short_sha or first(payload, "ref") or "unknown",
         environment=environment,
         status=status,
-        finished_at=parse_time(payload.get("status_changed_at"), "status_changed_at"),
+        finished_at=parse_time(payload.get("status_changed_at"), "status_changed_at", received_at),
         is_production=tier == "production" if tier else is_production_name(environment),
         commit_sha=match.group(1) if match else short_sha,
         url=first(payload, "deployable_url") or commit_url,
@@ -151,8 +154,9 @@ pipelines and deployments are stored; every other event or status gets 202."""
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Stored (or a redelivery already stored)"},
     202: {"description": "Acknowledged and ignored (another event, or not finished)"},
-    400: {"description": "Malformed JSON or a missing field (named in `error`); nothing stored"},
+    400: {"description": "Malformed JSON or a missing or invalid field (named in `error`); nothing stored"},
     401: {"description": "Missing or wrong X-Gitlab-Token; nothing stored"},
+    413: {"description": "Body larger than 5 MiB"},
     503: {"description": "GITLAB_WEBHOOK_TOKEN is not set, or the database is busy"},
 }
 
@@ -170,22 +174,14 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
         if not secret_matches(token, request.headers.get(TOKEN_HEADER)):
             log.warning("GitLab webhook refused: missing or wrong %s", TOKEN_HEADER)
             return error(401, f"missing or wrong {TOKEN_HEADER}")
-        body = await read_body(request)
-        if body is None:
-            return error(413, f"body larger than {MAX_BODY_BYTES} bytes")
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            return error(400, "body is not valid JSON")
-        if not isinstance(payload, dict):
-            return error(400, "body must be a JSON object")
-        kind = payload.get("object_kind")
         now = clock()
         try:
+            payload = decode_object(await request.body())
+            kind = payload.get("object_kind")
             if kind == "pipeline":
                 record = parse_pipeline(payload, now)
             elif kind == "deployment":
-                record = parse_deployment(payload)
+                record = parse_deployment(payload, now)
             else:
                 hook = request.headers.get(EVENT_HEADER) or str(kind)
                 return ignored(f"{hook[:60]!r} (only Pipeline Hook and Deployment Hook are stored)")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import math
 import re
@@ -29,13 +28,13 @@ from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.focus_rollup import record_heartbeats
 from bot.models import Heartbeat
-from bot.sources.inbound import read_body
+from bot.sources.inbound import PayloadError, decode_json, encodable
 from bot.store import Store
 from bot.store.focus import heartbeat_id
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1024 * 1024  # 1 MiB; WakaTime's own bulk limit is 25 heartbeats a post
+MAX_HEARTBEATS = 1000  # a post; the plugins send at most 25, so no request holds the writer long
 MAX_FUTURE_SECONDS = 3600.0
 ENTITY_TYPES = ("file", "app", "domain", "url")
 MAX_ENTITY_CHARS = 4096
@@ -72,10 +71,8 @@ def _text(item: Mapping[str, Any], field: str, limit: int = MAX_TEXT_CHARS) -> s
         raise InvalidHeartbeat(f"{field}: expected a string or null (got {type(value).__name__})")
     if len(value) > limit:
         raise InvalidHeartbeat(f"{field}: longer than {limit} characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate such as "\ud800" (valid JSON, not storable)
-        raise InvalidHeartbeat(f"{field}: not valid Unicode") from None
+    if not encodable(value):  # a lone surrogate such as "\ud800" (valid JSON, not storable)
+        raise InvalidHeartbeat(f"{field}: not valid Unicode")
     return value.strip() or None
 
 
@@ -214,30 +211,35 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not valid JSON")
+def _optional_text(description: str | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": ["string", "null"], "maxLength": MAX_TEXT_CHARS}
+    return {**schema, "description": description} if description else schema
 
 
 _HEARTBEAT_SCHEMA = {
     "type": "object",
     "required": ["entity", "time"],
     "properties": {
-        "entity": {"type": "string", "description": "File path, app or domain"},
-        "time": {"type": "number", "description": "Epoch seconds (UTC), with fraction"},
-        "type": {"type": "string", "enum": list(ENTITY_TYPES), "default": "file"},
-        "category": {"type": "string", "nullable": True},
-        "project": {"type": "string", "nullable": True},
-        "branch": {"type": "string", "nullable": True},
-        "language": {"type": "string", "nullable": True},
-        "is_write": {"type": "boolean", "nullable": True},
-        "user_agent": {"type": "string", "nullable": True, "description": "Editor and plugin"},
+        "entity": {"type": "string", "minLength": 1, "maxLength": MAX_ENTITY_CHARS, "pattern": r"\S",
+                   "description": "File path, app or domain"},
+        "time": {"type": "number", "description": "Epoch seconds (UTC), with fraction; from the retention "
+                 "period ago to an hour ahead"},
+        "type": {"type": ["string", "null"], "enum": [*ENTITY_TYPES, None], "default": "file"},
+        "category": _optional_text(),
+        "project": _optional_text(),
+        "branch": _optional_text(),
+        "language": _optional_text(),
+        "is_write": {"enum": [True, False, 0, 1, None], "description": "true/false (0/1 from older clients)"},
+        "user_agent": _optional_text("Editor and plugin"),
+        "machine": _optional_text(),
     },
 }
 _OPENAPI = {
     "parameters": [{"name": "api_key", "in": "query", "required": False, "schema": {"type": "string"},
                     "description": "The key, for clients that cannot send an Authorization header"}],
     "requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "oneOf": [_HEARTBEAT_SCHEMA, {"type": "array", "items": _HEARTBEAT_SCHEMA}]}}}},
+        "oneOf": [_HEARTBEAT_SCHEMA, {"type": "array", "items": _HEARTBEAT_SCHEMA, "minItems": 1,
+                                      "maxItems": MAX_HEARTBEATS}]}}}},
 }
 _DESCRIPTION = """WakaTime-compatible heartbeat ingest for the IDE plugins: put
 `api_url = https://HOST/api/v1/users/current/heartbeats.bulk` and the key from `/focus setup`
@@ -246,7 +248,7 @@ _DESCRIPTION = """WakaTime-compatible heartbeat ingest for the IDE plugins: put
 Auth: `Authorization: Basic base64(key)` (as WakaTime clients send it), `Bearer base64(key)`,
 `Bearer key`, or `?api_key=key`. A missing, unknown or revoked key gets 401 and nothing is stored.
 
-Body: one heartbeat object or an array of them (at most 1 MiB, else 413). The answer is 201
+Body: one heartbeat object or an array of up to 1,000 of them (at most 1 MiB, else 413). The answer is 201
 with `{"responses": [[{"data": {...}}, 201] | [{"error": "..."}, 400], ...]}` in input order
 (a single object posted to a non-bulk path gets `{"data": {...}}`). Heartbeats older than the
 retention or more than an hour in the future are refused per item. When no item is valid the
@@ -255,7 +257,8 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     201: {"description": "Stored (per-item results in `responses`)"},
     400: {"description": "Malformed JSON, or no valid heartbeat"},
     401: {"description": "Missing, unknown or revoked API key"},
-    413: {"description": "Body larger than 1 MiB"},
+    413: {"description": "Body larger than 1 MiB, or more than 1,000 heartbeats"},
+    503: {"description": "The database is busy; the plugin keeps the heartbeats and sends them again"},
 }
 
 
@@ -265,9 +268,6 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
     max_age = settings.focus.heartbeat_retention_days * 86400.0
 
     async def ingest(request: Request, bulk_path: bool) -> JSONResponse:
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return _error(413, f"body larger than {MAX_BODY_BYTES} bytes; send at most 25 heartbeats a post")
         authorization = request.headers.get("authorization")
         query_key = request.query_params.get("api_key")
         if not authorization and not query_key:
@@ -275,19 +275,18 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
         user = await run_in_threadpool(authenticate, store, authorization, query_key)
         if user is None:
             return _error(401, "invalid or revoked API key")
-        body = await read_body(request, MAX_BODY_BYTES)
-        if body is None:
-            return _error(413, f"body larger than {MAX_BODY_BYTES} bytes; send at most 25 heartbeats a post")
         try:
-            payload = json.loads(body, parse_constant=_reject_constant)
-        except (ValueError, RecursionError) as exc:
-            return _error(400, f"body is not valid JSON: {str(exc)[:200]}")
+            payload = decode_json(await request.body(), check_unicode=False)  # checked per heartbeat
+        except PayloadError as exc:
+            return _error(400, str(exc))
         single = isinstance(payload, dict)
         if not single and not isinstance(payload, list):
             return _error(400, "body must be a heartbeat object or an array of heartbeat objects")
         items = [payload] if single else payload
         if not items:
             return _error(400, "body holds no heartbeats")
+        if len(items) > MAX_HEARTBEATS:
+            return _error(413, f"more than {MAX_HEARTBEATS} heartbeats in one post; send them in smaller batches")
         now = clock()
         parsed = parse_heartbeats(items, user, now=now.timestamp(), max_age_seconds=max_age,
                                   user_agent=request.headers.get("user-agent"),

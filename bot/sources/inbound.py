@@ -1,16 +1,19 @@
-"""What the push sources share: capped body reads, constant-time secret checks, JSON error
-replies, field lookups that name what is missing, time parsing, and storing a delivery once.
+"""What the push sources share: strict JSON decoding, constant-time secret checks, JSON error
+replies, field lookups that name what is missing, time parsing within a sane range, and
+storing a delivery once.
 
-Used by the GitHub, GitLab and generic-API sources (and the heartbeat ingest's body read).
+Used by the Jira, GitHub, GitLab and generic-API sources and the heartbeat ingest. Body size
+limits are enforced for every path before any of this runs (`bot.web_limits`).
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import re
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, NamedTuple, Sequence
 
 from fastapi import Request
@@ -23,10 +26,13 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 UTC = timezone.utc
-MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
 PRODUCTION_NAMES = ("production", "prod")
 MAX_ATTEMPT = 1_000_000
-
+# Times a record may carry: nothing of ours predates 2000, and a clock more than a day ahead
+# is wrong (a run "finishing" in 9999 would also overflow the day rollups).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_AHEAD = timedelta(days=1)
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class PayloadError(ValueError):
@@ -54,25 +60,83 @@ def secret_matches(expected: str, given: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
 
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
-    """The body, or None once it grows past `limit` (whatever Content-Length said)."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def decode_json(body: bytes, check_unicode: bool = True) -> Any:
+    """The JSON value of a request body. PayloadError for a body that is not UTF-8, not JSON
+    (NaN and Infinity included), nested too deeply to parse, or (with `check_unicode`, for
+    callers that do not validate each string themselves) holding a string that is not valid
+    Unicode (a lone surrogate such as "\\ud800", which could never be stored)."""
+    try:
+        payload = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise PayloadError("body is not UTF-8") from None
+    except RecursionError:
+        raise PayloadError("body is nested too deeply") from None
+    except ValueError as exc:
+        raise PayloadError(f"body is not valid JSON: {str(exc)[:120]}") from None
+    if check_unicode and _SURROGATE_ESCAPE.search(body):  # only then can a string hold a lone surrogate
+        where = unstorable_string(payload)
+        if where is not None:
+            raise PayloadError(f"{where} is not valid Unicode")
+    return payload
+
+
+def decode_object(body: bytes) -> dict[str, Any]:
+    """`decode_json` for bodies that must be one JSON object."""
+    payload = decode_json(body)
+    if not isinstance(payload, dict):
+        raise PayloadError("body must be a JSON object")
+    return payload
+
+
+def unstorable_string(payload: Any, root: str = "body") -> str | None:
+    """The path of the first string (key or value) that cannot be encoded as UTF-8, or None."""
+    stack: list[tuple[Any, str]] = [(payload, root)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if not encodable(value):
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not encodable(key):
+                    return f"a key in {path}"
+                stack.append((item, key if path == root else f"{path}.{key}"))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{i}]") for i, item in enumerate(value))
+    return None
+
+
+def encodable(text: str) -> bool:
+    """Whether `text` can be stored (UTF-8 has no lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_time(at: datetime, path: str, now: datetime) -> datetime:
+    """`at` when it is a plausible time for a record (from 2000 to a day ahead of `now`)."""
+    if at < EARLIEST:
+        raise PayloadError(f"{path} is before {EARLIEST:%Y-%m-%d}")
+    if at > now + MAX_AHEAD:
+        raise PayloadError(f"{path} is more than a day in the future; check the sender's clock")
+    return at
+
+
+def check_order(start: datetime | None, end: datetime | None, start_path: str, end_path: str) -> None:
+    """PayloadError when a start is after its end."""
+    if start is not None and end is not None and start > end:
+        raise PayloadError(f"{start_path} is after {end_path}")
 
 
 def _walk(payload: Any, path: str) -> Any:
     for part in path.split("."):
         payload = payload.get(part) if isinstance(payload, dict) else None
-    if isinstance(payload, str):
-        try:
-            payload.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate such as "\ud800": valid JSON, not storable
-            raise PayloadError(f"{path} is not valid Unicode") from None
     return payload
 
 
@@ -106,9 +170,10 @@ def pick_id(payload: Any, path: str) -> str:
 _OFFSET_AFTER_SPACE = re.compile(r"\s+([+-]\d{2}:?\d{2})$")
 
 
-def parse_time(value: Any, path: str, required: bool = True) -> datetime | None:
+def parse_time(value: Any, path: str, now: datetime, required: bool = True) -> datetime | None:
     """An ISO 8601 time with a timezone, or GitLab's `2016-08-12 15:23:28 UTC` /
-    `2021-04-28 21:50:00 +0200`, as an aware UTC datetime."""
+    `2021-04-28 21:50:00 +0200`, as an aware UTC datetime within `check_time`'s range.
+    A number is refused: it would be read as seconds since 1970."""
     if value is None or value == "":
         if required:
             raise PayloadError(f"{path} is missing")
@@ -126,7 +191,7 @@ def parse_time(value: Any, path: str, required: bool = True) -> datetime | None:
     if parsed.tzinfo is None:
         raise PayloadError(f"{path} has no timezone: {value[:40]!r}")
     try:
-        return parsed.astimezone(UTC)
+        return check_time(parsed.astimezone(UTC), path, now)
     except OverflowError:
         raise PayloadError(f"{path} is out of range: {value[:40]!r}") from None
 

@@ -66,14 +66,20 @@ Progress = Callable[[int, "int | None"], None]
 def parse_jira_time(value: Any, what: str = "time") -> datetime:
     """Jira's `2026-01-05T10:00:00.000+0000` (or epoch milliseconds) as an aware UTC datetime."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"{what} is out of range ({value!r:.40})") from None
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{what} is missing")
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         raise ValueError(f"{what} is not a Jira date-time ({value[:40]!r})") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    try:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{what} is out of range ({value[:40]!r})") from None
 
 
 def _user(raw: Any) -> tuple[str | None, str | None, str | None]:

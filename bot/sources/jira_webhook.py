@@ -1,8 +1,10 @@
 """Jira push: `POST /webhooks/jira` for issue created / updated / deleted webhooks.
 
 Jira signs admin webhooks that have a secret with HMAC-SHA256 over the raw body, sent as
-`X-Hub-Signature: sha256=<hex>` (WebSub `method=signature`). With `JIRA_WEBHOOK_SECRET`
-set, a request without a valid signature gets 401 and nothing is stored.
+`X-Hub-Signature: sha256=<hex>` (WebSub `method=signature`). A request without a valid
+signature gets 401 and nothing is stored. Without `JIRA_WEBHOOK_SECRET` the endpoint answers
+503, unless `[jira] allow_unsigned_webhooks = true` (for Jira Data Center versions that
+cannot sign), which is logged as a warning at start-up.
 
 Redeliveries are dropped by `X-Atlassian-Webhook-Identifier`, remembered in the same
 transaction as the writes. A change also arriving through the sync is stored once: its
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import sqlite3
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from bot.config import Settings
 from bot.ingest import record_jira_deletion, record_jira_issue
 from bot.metrics.handoffs import HandoffRules
 from bot.models import ChangeItem, JiraIssue
+from bot.sources.inbound import PayloadError, check_time, decode_object, error, ignored
 from bot.sources.jira import SOURCE, history_items, issue_from_raw, parse_jira_time
 from bot.store import Store
 
@@ -50,10 +52,6 @@ def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), signature.strip().lower().encode("utf-8", "replace"))
-
-
-class PayloadError(ValueError):
-    """The webhook body lacks something needed; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -85,12 +83,17 @@ def parse_event(payload: dict, settings: Settings, now: datetime) -> IssueEvent:
         at = parse_jira_time(payload["timestamp"], "timestamp") if payload.get("timestamp") is not None else now
     except (ValueError, OverflowError, OSError):
         raise PayloadError("timestamp is not epoch milliseconds") from None
+    check_time(at, "timestamp", now)
     if event == "jira:issue_deleted":
         return IssueEvent(event, key, at)
     try:
         issue = issue_from_raw(issue_raw, _base_url(settings, issue_raw))
     except (ValueError, TypeError, AttributeError) as exc:
         raise PayloadError(str(exc) if isinstance(exc, ValueError) else f"issue of {key} is malformed") from None
+    check_time(issue.created, "issue.fields.created", now)
+    check_time(issue.updated, "issue.fields.updated", now)
+    if issue.resolved is not None:
+        check_time(issue.resolved, "issue.fields.resolutiondate", now)
     changelog = payload.get("changelog")
     items: list[ChangeItem] = []
     if changelog is not None:
@@ -119,8 +122,25 @@ def apply_event(store: Store, event: IssueEvent, rules: HandoffRules, delivery_i
         return {"ok": True, "issue": event.key, "new_items": new_items}
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"ok": False, "error": message}, status_code=status)
+_DESCRIPTION = """Point a Jira admin webhook (System > WebHooks) here with the events *Issue
+created*, *updated* and *deleted*, the JQL you sync, and a secret equal to
+`JIRA_WEBHOOK_SECRET`: every delivery must carry a valid `X-Hub-Signature`. Without the
+secret configured the endpoint answers 503 (unless `[jira] allow_unsigned_webhooks = true`).
+Other events get 202."""
+_REQUEST = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["webhookEvent"],
+    "properties": {"webhookEvent": {"type": "string", "enum": list(ISSUE_EVENTS)},
+                   "timestamp": {"type": "integer", "description": "Epoch milliseconds"},
+                   "issue": {"type": "object", "description": "The issue as Jira's REST API returns it"},
+                   "changelog": {"type": "object", "description": "The history entry of this change"},
+                   "user": {"type": "object"}}}}}}}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Stored (or a redelivery already stored)"},
+    202: {"description": "Acknowledged and ignored (not an issue event)"},
+    400: {"description": "Malformed JSON or a missing or invalid field (named in `error`); nothing stored"},
+    401: {"description": "Missing or invalid X-Hub-Signature; nothing stored"},
+    503: {"description": "JIRA_WEBHOOK_SECRET is not set, or the database is busy"},
+}
 
 
 def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> APIRouter:
@@ -129,35 +149,37 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
     rules = HandoffRules.from_settings(settings.jira)
     incident_types = frozenset(settings.jira.incident_issue_types)
     secret = settings.jira.webhook_secret
-    if not secret and settings.jira.configured:
-        log.warning("JIRA_WEBHOOK_SECRET is not set: Jira webhooks are accepted unsigned")
+    unsigned = not secret and settings.jira.allow_unsigned_webhooks
+    if unsigned:
+        log.warning("Jira webhooks are accepted UNSIGNED ([jira] allow_unsigned_webhooks = true): anyone who can "
+                    "reach /webhooks/jira can write issues and incidents; set JIRA_WEBHOOK_SECRET instead")
+    elif not secret:
+        log.warning("JIRA_WEBHOOK_SECRET is not set: Jira webhooks are refused (503)")
 
-    @router.post("/webhooks/jira", summary="Jira issue webhooks")
+    @router.post("/webhooks/jira", summary="Jira issue webhooks", description=_DESCRIPTION,
+                 responses=_RESPONSES, openapi_extra=_REQUEST, response_class=JSONResponse)
     async def jira_webhook(request: Request) -> JSONResponse:
+        if not secret and not unsigned:
+            return error(503, "Jira webhooks are refused: set JIRA_WEBHOOK_SECRET to the webhook's secret")
         body = await request.body()
         if secret and not verify_signature(secret, body, request.headers.get(SIGNATURE_HEADER)):
             log.warning("Jira webhook refused: missing or invalid %s", SIGNATURE_HEADER)
-            return _error(401, f"missing or invalid {SIGNATURE_HEADER} signature")
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return _error(400, "body is not valid JSON")
-        if not isinstance(payload, dict):
-            return _error(400, "body must be a JSON object")
-        name = payload.get("webhookEvent")
-        if name not in ISSUE_EVENTS:
-            return JSONResponse({"ok": True, "ignored": str(name)[:100]}, status_code=202)
+            return error(401, f"missing or invalid {SIGNATURE_HEADER} signature")
         now = clock()
         try:
+            payload = decode_object(body)
+            name = payload.get("webhookEvent")
+            if name not in ISSUE_EVENTS:
+                return ignored(str(name))
             event = parse_event(payload, settings, now)
         except PayloadError as exc:
-            return _error(400, str(exc))
+            return error(400, str(exc))
         delivery = request.headers.get(DELIVERY_HEADER)
         try:
             result = await run_in_threadpool(apply_event, store, event, rules, delivery, now, incident_types)
         except sqlite3.OperationalError as exc:  # e.g. database locked: Jira retries 5xx
             log.error("Jira webhook for %s not stored: %s", event.key, exc)
-            return _error(503, "temporarily unable to store the event; retry later")
+            return error(503, "temporarily unable to store the event; retry later")
         return JSONResponse({"event": name, **result})
 
     return router
