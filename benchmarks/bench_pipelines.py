@@ -124,11 +124,12 @@ def run_server(db: str, port: int, ready) -> None:
     import uvicorn
 
     from bot.web import create_web_app
+    from bot.web_limits import server_config
 
     settings = settings_from_mapping({}, {"GITHUB_WEBHOOK_SECRET": HOOK_SECRET})
     app = create_web_app(settings, Store(db))
     ready.set()
-    uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)).run()
+    uvicorn.Server(server_config(app, port=port, log_level="warning", access_log=False)).run()
 
 
 def _free_port() -> int:

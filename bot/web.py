@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 from typing import Any, Callable
 
+from anyio import CapacityLimiter
+from anyio.to_thread import run_sync
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from bot import __version__
+from bot import __version__, web_limits
 from bot.clock import Clock, utc_now
 from bot.config import DigestSettings, Settings
 from bot.sources.api import make_router as ingest_api_router
@@ -17,6 +20,9 @@ from bot.sources.gitlab import make_router as gitlab_router
 from bot.sources.heartbeats import make_router as heartbeats_router
 from bot.sources.jira_webhook import make_router as jira_router
 from bot.store import Store
+
+log = logging.getLogger(__name__)
+SLACK_THREADS = 8  # Slack requests at once; ingest keeps the rest of the worker threads
 
 
 def create_web_app(
@@ -46,6 +52,7 @@ def create_web_app(
         description="Slack bot for research handoffs, focus time and ML pipeline reliability.",
         lifespan=lifespan,
     )
+    web_limits.install(app)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:
@@ -72,18 +79,34 @@ def create_web_app(
     app.include_router(ingest_api_router(store, settings, clock))
 
     if slack_app is not None:
-        from slack_bolt.adapter.starlette.handler import (
-            to_bolt_request,
-            to_starlette_response,
-        )
-        from starlette.concurrency import run_in_threadpool
+        from slack_bolt.adapter.starlette.handler import to_starlette_response
+
+        from bot.slack.gate import Refused, parse, response_hosts, signature_problem
+
+        secret = settings.slack_signing_secret or ""
+        hosts = response_hosts(settings.slack_api_url)
+        slack_threads = CapacityLimiter(SLACK_THREADS)
 
         @app.post("/slack/events", include_in_schema=False)
         async def slack_events(request: Request):
-            # Bolt's App is synchronous: dispatch off the event loop so one slow request
-            # never holds up the others (it returns as soon as the listener calls ack()).
-            bolt_request = to_bolt_request(request, await request.body())
-            return to_starlette_response(await run_in_threadpool(slack_app.dispatch, bolt_request))
+            # Verified on the raw bytes before Bolt parses anything (bot.slack.gate). Bolt's
+            # App is synchronous: it runs on its own few threads, so a flood of commands
+            # cannot take the threads ingest needs (dispatch returns at ack()).
+            body = await request.body()
+            problem = signature_problem(secret, body, request.headers)
+            if problem is not None:
+                log.info("Slack request refused (401): %s", problem)
+                return JSONResponse({"ok": False, "error": problem}, status_code=401)
+
+            def dispatch() -> Any:
+                parsed = parse(body, request.headers, request.url.query, hosts)
+                return parsed if isinstance(parsed, Refused) else to_starlette_response(slack_app.dispatch(parsed))
+
+            answer = await run_sync(dispatch, limiter=slack_threads)
+            if isinstance(answer, Refused):
+                log.info("Slack request refused (%d): %s", answer.status, answer.error)
+                return JSONResponse({"ok": False, "error": answer.error}, status_code=answer.status)
+            return answer
     else:
 
         @app.post("/slack/events", include_in_schema=False)

@@ -10,13 +10,15 @@ from typing import Iterator
 
 import uvicorn
 
+from bot.web_limits import server_config
+
 
 @contextmanager
 def serve(app) -> Iterator[str]:
     """Serve `app` on a free 127.0.0.1 port; yield its base URL; stop it (lifespan included)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server = uvicorn.Server(server_config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -21,7 +21,9 @@ from bot.slack import commands, focus_commands, home, pipeline_commands
 from bot.slack.errors import SORRY, on_error  # noqa: F401 (SORRY re-exported)
 from bot.store import Store
 
-log = logging.getLogger("bot.slack")
+# Bolt and the Web API clients log request and response bodies at DEBUG: this logger stays at
+# INFO even with -v (bot.logs), so a key in a message never reaches a log line.
+log = logging.getLogger("bot.slack.sdk")
 
 
 def web_client(settings: Settings) -> WebClient:
@@ -56,6 +58,9 @@ def create_app(settings: Settings, store: Store, clock: Clock = utc_now) -> App:
     app = App(
         client=web_client(settings),
         signing_secret=settings.slack_signing_secret,
+        # Requests are verified on their raw bytes before Bolt sees them (bot.slack.gate),
+        # which hands Bolt the parsed body; Socket Mode traffic is Slack's own connection.
+        request_verification_enabled=False,
         process_before_response=False,
         logger=log,
     )
