@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,14 +11,17 @@ import click
 from bot import __version__
 from bot.clock import utc_now
 from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging, register_secrets
 from bot.store import Store
 
 
 def _settings(ctx: click.Context) -> Settings:
     try:
-        return load_settings(config_path=ctx.obj.get("config"))
+        settings = load_settings(config_path=ctx.obj.get("config"))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    register_secrets(settings.secret_values())
+    return settings
 
 
 def _store(settings: Settings, db: str | None = None) -> Store:
@@ -33,10 +35,7 @@ def _store(settings: Settings, db: str | None = None) -> Store:
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, verbose: bool) -> None:
     """Research Bridge: research handoffs, focus time and ML pipeline reliability, in Slack."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose)
     ctx.ensure_object(dict)
     ctx.obj["config"] = config
 
@@ -50,10 +49,12 @@ def serve(ctx: click.Context, host: str, port: int | None) -> None:
     import uvicorn
 
     from bot.server import build_server
+    from bot.web_limits import raise_open_file_limit, server_config
 
     settings = _settings(ctx)
     server = build_server(settings, _store(settings))
-    uvicorn.run(server.web, host=host, port=port or settings.port, log_level="info")
+    raise_open_file_limit()
+    uvicorn.Server(server_config(server.web, host=host, port=port or settings.port)).run()
 
 
 @cli.group()
