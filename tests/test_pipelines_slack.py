@@ -300,3 +300,20 @@ def test_a_pipeline_quiet_this_week_shows_the_week_before(tmp_path) -> None:
     text = joined([b.to_dict() for b in pb.overview_blocks(overview)])
     assert "*1 pipeline*: 7 days *—* · no runs  |  30 days *50%* · 2 runs, 1 failed" in text
     assert "\n7 days: no runs (the 7 days before: 50%, 2 runs, 1 failed)\n30 days *50%* · 2 runs, 1 failed" in text
+
+
+def test_names_are_escaped_in_the_notification_text_too(fake: FakeSlack, tmp_path) -> None:
+    """The header shows a name as plain text, but a message's `text` is read for mentions:
+    a pipeline called `<!channel>` must not ping the channel from the fallback."""
+    hostile = "<!channel> <@U0BOSS> & co"
+
+    def seed_hostile(store: Store) -> None:
+        store.save_pipeline_runs([run(hostile, "api", "r1", "failed", 0.5)])
+
+    with bridge_with(fake, tmp_path / "hostile.db", seed_hostile) as b:
+        for text in (hostile, "<!channel>", "<!here> nothing"):
+            body, response_url = slash_body(b.fake, text)
+            assert signed_post(b.url, body).status_code == 200
+            posted = b.fake.response_to(response_url).body
+            assert "<!" not in posted["text"] and "<@" not in posted["text"], posted["text"]
+            assert "&lt;!channel&gt;" in posted["text"] or "&lt;!here&gt;" in posted["text"]

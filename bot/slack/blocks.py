@@ -105,14 +105,20 @@ def to_dicts(blocks: Sequence[Block]) -> list[dict]:
     return [b.to_dict() for b in blocks]
 
 
+def _as_mrkdwn(element) -> str:
+    """A text object's text as `text` shows it: plain text (headers) is escaped, since Slack
+    reads `<!channel>` or `<@U…>` in a message's `text` even where the block showed it as is."""
+    return escape(element.text) if isinstance(element, PlainTextObject) else element.text
+
+
 def fallback_text(blocks: Sequence[Block], limit: int = MAX_FALLBACK) -> str:
     """Plain notification text for a message: its header and first lines, links as labels."""
     parts: list[str] = []
     for block in blocks:
         if isinstance(block, (HeaderBlock, SectionBlock)) and block.text is not None:
-            parts.append(block.text.text)
+            parts.append(_as_mrkdwn(block.text))
         elif isinstance(block, ContextBlock):
-            parts.extend(e.text for e in block.elements if hasattr(e, "text"))
+            parts.extend(_as_mrkdwn(e) for e in block.elements if hasattr(e, "text"))
         if len(parts) >= 3:
             break
     text = _LINK.sub(r"\2", " — ".join(p.replace("\n", " ") for p in parts))
