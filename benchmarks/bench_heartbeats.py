@@ -55,9 +55,10 @@ def run_server(db: str, port: int, profile: bool, ready) -> None:
     import uvicorn
 
     from bot.web import create_web_app
+    from bot.web_limits import server_config
 
     app = create_web_app(_settings(), Store(db))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    config = server_config(app, port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     ready.set()
     if not profile:

@@ -1,16 +1,23 @@
 """Per person-day Focus Time rollups, kept up to date as heartbeats arrive.
 
 Queries read `focus_days` only. Each batch of heartbeats is stored and, in the same
-transaction, the rollups of every day it can change are recomputed (`affected_days`: a new
-heartbeat's own local day, and the neighbouring one when it is within timeout + min_block of
-midnight) from raw heartbeats widened to whole sessions, so a session crossing midnight or
-joined to its neighbours by a late heartbeat is seen whole. Late and out-of-order heartbeats
-simply recompute their days. Raw heartbeats are pruned after the retention; rollups stay.
+transaction, the rollups are moved by the change the new heartbeats make. Every figure of a
+day is a sum over sessions, and only the sessions new heartbeats join change, so for each
+cluster of new heartbeats a window of the person's heartbeats around it is enough
+(`change_window`: the sessions it joins, each cut off once it is a focus block either way).
+The change per day, `focus_days` over old and new heartbeats in the window minus over the
+old ones, is added to the stored rows (of each heartbeat only time, project and id are read:
+`Store.heartbeat_points`). So a post costs what the sessions near it hold (about min_block
+either side), not what the day holds; late and out-of-order heartbeats are clusters like
+any other. A window reaching back before the raw horizon (raw heartbeats there may be
+pruned) recomputes its days instead (`refresh_days`), which never overwrites a rollup from
+partial data. Raw heartbeats are pruned after the retention; rollups stay.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.config import Settings
 from bot.metrics.focus import (
     FocusRules,
+    change_window,
     day_bounds,
     focus_days,
     local_date,
@@ -25,6 +33,7 @@ from bot.metrics.focus import (
 )
 from bot.models import FocusDay, Heartbeat
 from bot.store import Store
+from bot.store.focus import heartbeat_id
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +135,115 @@ def refresh_days(store: Store, slack_user_id: str, days: Iterable[date], tz: Zon
     return written
 
 
+def _clusters(times: Sequence[float], rules: FocusRules) -> list[tuple[float, float]]:
+    """Sorted times as (first, last) runs, split where a gap is over 2 * (timeout + min_block)
+    plus a minute: more than a timeout and than a window reaches (under 2 * timeout +
+    min_block), so a window holds no other run's heartbeats, and runs whose windows do not
+    overlap change the rollups independently."""
+    split = 2 * (rules.timeout_seconds + rules.min_block_seconds) + 60.0
+    runs: list[list[float]] = []
+    for t in times:
+        if runs and t - runs[-1][1] <= split:
+            runs[-1][1] = t
+        else:
+            runs.append([t, t])
+    return [(lo, hi) for lo, hi in runs]
+
+
+_Point = tuple[float, str | None, str]  # a stored heartbeat as (time, project, id): `Store.heartbeat_points`
+
+
+@dataclass
+class _Window:
+    """A change window [a, b], the new times it was made for, the heartbeats loaded around it
+    (old and new, in time order) and whether that load began before the raw horizon."""
+
+    a: float
+    b: float
+    new_times: set[float]
+    points: list[_Point]
+    partial: bool
+
+
+def _load_window(store: Store, slack_user_id: str, lo: float, hi: float, new_ids: set[str],
+                 rules: FocusRules, horizon: float) -> _Window:
+    """The `change_window` of new heartbeats in [lo, hi], from the heartbeats loaded around it.
+
+    An edge is settled when its walk stopped on a loaded heartbeat that has a loaded one
+    beyond it, or when nothing unloaded can be within a timeout of it; else the load is
+    widened. A pad >= 3 * timeout + min_block always settles; in a dense session the first
+    (min_block + up to 2 minutes) does."""
+    timeout = rules.timeout_seconds
+    pad = max(timeout, rules.min_block_seconds) + min(timeout, 120.0)
+    while True:
+        start, end = lo - pad, hi + pad
+        points = store.heartbeat_points(slack_user_id, start, end)
+        old = [t for t, _, key in points if key not in new_ids]
+        a, b = change_window(old, lo, hi, rules)
+        if (a - start >= timeout or a > old[0]) and (end - b > timeout or b < old[-1]):
+            mine = {t for t, _, key in points if key in new_ids and lo <= t <= hi}
+            return _Window(a, b, mine, points, start < horizon)
+        pad *= 2
+
+
+def _merged(windows: list[_Window]) -> list[_Window]:
+    """Windows that overlap or touch joined into one (their loads then cover it together)."""
+    out: list[_Window] = []
+    for w in sorted(windows, key=lambda w: w.a):
+        last = out[-1] if out else None
+        if last is None or w.a > last.b:
+            out.append(w)
+            continue
+        points = sorted(dict.fromkeys(last.points + w.points), key=lambda p: p[0])
+        out[-1] = _Window(last.a, max(last.b, w.b), last.new_times | w.new_times, points, False)
+    return out
+
+
+def _change(slack_user_id: str, w: _Window, new_ids: set[str], tz: ZoneInfo, rules: FocusRules) -> list[FocusDay]:
+    """Per day, the figures of all heartbeats in [a, b] minus those of the old ones: every day
+    with data after, except unchanged days that had data before too."""
+    before: list[Heartbeat] = []
+    after: list[Heartbeat] = []
+    for t, project, key in w.points:
+        if w.a <= t <= w.b:
+            hb = Heartbeat(slack_user_id, t, "", "file", None, project)
+            after.append(hb)
+            if key not in new_ids:
+                before.append(hb)
+    old = {r.day: r for r in focus_days(slack_user_id, before, tz, rules)}
+    out: list[FocusDay] = []
+    for r in focus_days(slack_user_id, after, tz, rules):
+        o = old.get(r.day)
+        if o is None:
+            out.append(r)
+            continue
+        d = FocusDay(slack_user_id, r.day, *(x - y for x, y in zip(r[2:], o[2:])))
+        if any(d[2:]):
+            out.append(d)
+    return out
+
+
+def apply_new_heartbeats(store: Store, slack_user_id: str, fresh: Sequence[Heartbeat], tz: ZoneInfo,
+                         rules: FocusRules, horizon: float, now: datetime) -> None:
+    """Move a person's rollups by the change just-stored new heartbeats `fresh` make (call in
+    the transaction that stored them). Per window (see the module docstring) the change is
+    added to the rows; a window whose load reaches before `horizon` recomputes its days."""
+    new_ids = {heartbeat_id(h) for h in fresh}
+    windows: list[_Window] = []
+    fallback: list[_Window] = []
+    for lo, hi in _clusters(sorted({float(h.time) for h in fresh}), rules):
+        w = _load_window(store, slack_user_id, lo, hi, new_ids, rules, horizon)
+        if w.partial:
+            fallback.append(w)
+        else:
+            windows.append(w)
+    for w in _merged(windows):
+        store.add_focus_days(slack_user_id, _change(slack_user_id, w, new_ids, tz, rules), now)
+    if fallback:
+        days = affected_days([t for w in fallback for t in w.new_times], tz, rules)
+        refresh_days(store, slack_user_id, days, tz, rules, horizon, now)
+
+
 def record_heartbeats(store: Store, slack_user_id: str, heartbeats: Sequence[Heartbeat],
                       settings: Settings, now: datetime) -> list[bool]:
     """Store one person's heartbeats and update the rollups of the days they change, in one
@@ -135,11 +253,10 @@ def record_heartbeats(store: Store, slack_user_id: str, heartbeats: Sequence[Hea
     rules = FocusRules.from_settings(settings)
     with store.transaction():
         new = store.insert_heartbeats(heartbeats, now.timestamp())
-        fresh = sorted({hb.time for hb, is_new in zip(heartbeats, new) if is_new})
+        fresh = [hb for hb, is_new in zip(heartbeats, new) if is_new]
         if fresh:
             tz = person_timezone(store, settings, slack_user_id)
-            refresh_days(store, slack_user_id, affected_days(fresh, tz, rules), tz, rules,
-                         raw_horizon(settings, now), now)
+            apply_new_heartbeats(store, slack_user_id, fresh, tz, rules, raw_horizon(settings, now), now)
     return new
 
 

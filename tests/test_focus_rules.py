@@ -17,6 +17,7 @@ from bot.metrics.focus import (
     TeamFocus,
     alert_decision,
     average_focus,
+    change_window,
     day_bounds,
     days_touched,
     focus_alert,
@@ -330,6 +331,91 @@ def test_session_window_widens_to_whole_sessions() -> None:
     assert session_window(times, 0, 10000, RULES) == (0, 10000)  # 10000 is outside [0, 10000)
     assert session_window(times, 9000, 20000, RULES) == (9000, 20000)
     assert session_window([], 5, 6, RULES) == (5, 6)
+
+
+# -- change_window --------------------------------------------------------------------------------
+
+
+def test_change_window_without_old_heartbeats_within_a_timeout_is_the_new_range() -> None:
+    assert change_window([], 100, 200, RULES) == (100, 200)
+    assert change_window([0.0, 5000.0], 901, 4099, RULES) == (901, 4099)  # 901 s and 901 s away
+    assert change_window([1000.0, 1500.0], 900, 2100, RULES) == (900, 2100)  # old inside: no matter
+
+
+def test_change_window_walks_to_the_ends_of_sessions_shorter_than_a_block() -> None:
+    times = [0.0, 600.0, 1200.0, 5000.0, 5600.0, 6000.0, 9000.0]
+    assert change_window(times, 1500, 1500, RULES) == (0.0, 1500)  # joins 0-1200; 5000 is too far
+    assert change_window(times, 2100, 4100, RULES) == (0.0, 6000.0)  # 2100 - 1200 = 900: joins
+    assert change_window(times, 900, 900, RULES) == (0.0, 1200.0)  # inside a session
+
+
+def test_change_window_clips_sessions_once_the_walked_part_is_a_block() -> None:
+    """New heartbeats bridging two sessions (5100 and 6600 are 25 minutes apart): each side is
+    walked until it is min_block long on its own."""
+    times = [i * 300.0 for i in range(18)] + [6600 + i * 300.0 for i in range(18)]
+    a, b = change_window(times, 5850, 5850, RULES)
+    assert (a, b) == (3300.0, 8400.0)  # p0 = 5100 and n0 = 6600, each walked 30 minutes
+    assert 5100 - a == b - 6600 == RULES.min_block_seconds
+    # Just short of min_block: each walk goes one heartbeat further.
+    assert change_window(times, 5850, 5850, FocusRules(min_block_seconds=1801)) == (3000.0, 8700.0)
+
+
+def test_change_window_inside_one_session_needs_min_block_only_in_all() -> None:
+    """Late heartbeats inside one old session (every 5 minutes, 0-11700): that piece is one
+    session before and after, so [a, b] is min_block long in all, not on each side."""
+    times = [i * 300.0 for i in range(40)]
+    assert change_window(times, 5150, 5160, RULES) == (3600.0, 5400.0)
+    assert change_window(times, 5150, 7000, RULES) == (5100.0, 7200.0)  # long enough already
+    assert change_window(times, 600, 700, RULES) == (0.0, 1800.0)  # the session starts at 0: walk right
+    # A window is never clipped at new_hi itself (there the new heartbeat's project counts).
+    assert change_window(times, 3600, 5400, RULES) == (3600.0, 5700.0)
+
+
+def test_change_window_duplicates_and_a_zero_timeout() -> None:
+    rules = FocusRules(timeout_seconds=0, min_block_seconds=60)
+    assert change_window([100.0, 100.0, 200.0], 100, 100, rules) == (100.0, 100.0)
+    assert change_window([100.0, 100.0, 200.0], 150, 150, rules) == (150, 150)
+    assert change_window([50.0, 100.0, 100.0], 100, 120, RULES) == (50.0, 120)
+
+
+def _change(after: list[FocusDay], before: list[FocusDay]) -> dict[date, list[float]]:
+    """Per day with data in `after`: its figures minus those in `before` (none: zeros)."""
+    old = {r.day: r[2:] for r in before}
+    return {r.day: [x - y for x, y in zip(r[2:], old.get(r.day, [0] * 5))] for r in after}
+
+
+@pytest.mark.parametrize("rules", [RULES, STREAMS, FocusRules(600, 7200, research=("ml-*",)),
+                                   FocusRules(0, 5), FocusRules(300, 1, engineering=("*-service",))])
+@pytest.mark.parametrize("tz", [BERLIN, LA])
+def test_change_window_holds_every_change_new_heartbeats_make(tz: ZoneInfo, rules: FocusRules) -> None:
+    """Adding the change over [a, b] alone to the figures of the old heartbeats gives the
+    figures of old and new, for random histories over midnights and the spring DST change."""
+    rnd = random.Random(11)
+    for _ in range(150):
+        t, old = at(tz, 2026, 3, 28, 20, 0), []
+        while t < at(tz, 2026, 3, 30, 3, 0):
+            t += rnd.choice([0, 10, 60, 300, 599, 600, 899, 900, 901, 1800, 3 * H])
+            old.append(hb(t, rnd.choice(["ml-a", "api-service", None])))
+        lo = rnd.uniform(old[0].time - H, old[-1].time + H)
+        span = rnd.choice([0, 60, 1200, 3 * H])
+        base = rnd.choice(old).time  # some new heartbeats exactly a timeout (or 0 s, ...) from old ones
+        new = [hb(rnd.uniform(lo, lo + span) if rnd.random() < 0.5 else
+                  base + rnd.choice([-901, -900, -300, 0, 1, 300, 900, 901]) + rnd.choice([0, 0, 60, 600]),
+                  rnd.choice(["ml-a", "api-service", None]))
+               for _ in range(rnd.randint(1, 8))]
+        new_lo, new_hi = min(h.time for h in new), max(h.time for h in new)
+        a, b = change_window(sorted(h.time for h in old), new_lo, new_hi, rules)
+        reach = 2 * rules.timeout_seconds + rules.min_block_seconds
+        assert new_lo - reach < a <= new_lo and new_hi <= b < new_hi + reach
+        inside = [h for h in old if a <= h.time <= b]
+        got = {r.day: list(r[2:]) for r in focus_days("U1", old, tz, rules)}
+        for day, change in _change(focus_days("U1", inside + new, tz, rules),
+                                   focus_days("U1", inside, tz, rules)).items():
+            got[day] = [x + y for x, y in zip(got.get(day, [0] * 5), change)]
+        expected = {r.day: list(r[2:]) for r in focus_days("U1", old + new, tz, rules)}
+        assert sorted(got) == sorted(expected)
+        for day, figures in expected.items():
+            assert got[day] == pytest.approx(figures, abs=1e-6)
 
 
 # -- config ----------------------------------------------------------------------------------------

@@ -1,15 +1,13 @@
-"""WakaTime-compatible heartbeat ingest over HTTP, as the IDE plugins send it; the rollups it
-maintains; the prune job; `research-bridge keys create|revoke`."""
+"""WakaTime-compatible heartbeat ingest over HTTP, as the IDE plugins send it, and
+`research-bridge keys create|revoke`. The rollups it maintains are in test_focus_rollups.py."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
-import random
 import re
 import uuid
-from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -18,76 +16,32 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from bot.cli_keys import keys
-from bot.config import settings_from_mapping
-from bot.focus_rollup import prune_heartbeats_job, rebuild_rollups, record_heartbeats
 from bot.keys import issue_key, revoke_keys
-from bot.models import Heartbeat
 from bot.sources.heartbeats import BULK_PATHS, SINGLE_PATHS
 from bot.store import Store
 from bot.web import create_web_app
+from tests.heartbeat_support import (  # noqa: F401 (store, client, key are fixtures)
+    ADA,
+    BOB,
+    BULK,
+    NOW,
+    SINGLE,
+    UA,
+    UTC,
+    T,
+    basic,
+    beat,
+    client,
+    day_row,
+    key,
+    make_settings,
+    post,
+    store,
+    stored,
+)
 from tests.live import serve
 
-UTC = timezone.utc
-NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)  # a Wednesday
-T = NOW.timestamp()
-ADA = "U0ADA0001"
-BOB = "U0BOB0002"
-BULK = "/api/v1/users/current/heartbeats.bulk"
-SINGLE = "/api/v1/users/current/heartbeats"
-UA = "wakatime/13.1.0 (Linux-6.1-x86_64) Python3.9.18.final.0 vscode/1.85.0 vscode-wakatime/24.0.0"
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-
-
-def make_settings():
-    return settings_from_mapping({"timezone": "UTC", "streams": {"research": ["research-*"]}}, {})
-
-
-@pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(tmp_path / "bridge.db")
-
-
-@pytest.fixture
-def client(store) -> TestClient:
-    return TestClient(create_web_app(make_settings(), store, clock=lambda: NOW))
-
-
-@pytest.fixture
-def key(store) -> str:
-    return issue_key(store, ADA, NOW)
-
-
-def basic(key: str) -> str:
-    return "Basic " + base64.b64encode(key.encode()).decode()
-
-
-def beat(t: float, entity: str = "/home/ada/research-x/model.py", **extra) -> dict:
-    """A heartbeat as the legacy client and wakatime-cli serialise it (extra fields included)."""
-    return {"entity": entity, "type": "file", "category": "coding", "time": t, "project": "research-x",
-            "branch": "main", "language": "Python", "is_write": False, "dependencies": ["torch"],
-            "lines": 120, "lineno": 14, "cursorpos": 3, "user_agent": UA, **extra}
-
-
-def post(client: TestClient, body, key: str | None, path: str = BULK, *, auth: str = "basic", headers=None):
-    content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    h = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": UA,
-         "X-Machine-Name": "ada-laptop", **(headers or {})}
-    params = {}
-    if key is not None:
-        if auth == "basic":
-            h["Authorization"] = basic(key)
-        elif auth == "query":
-            params["api_key"] = key
-    return client.post(path, content=content, headers=h, params=params)
-
-
-def stored(store: Store, user: str = ADA) -> list[Heartbeat]:
-    return store.heartbeats_between(user, 0, 1e12)
-
-
-def day_row(store: Store, day: date, user: str = ADA):
-    rows = store.focus_days(day, day, [user])
-    return rows[0] if rows else None
 
 
 # -- the happy paths, exactly as clients send them ---------------------------------------------
@@ -313,154 +267,6 @@ def test_duplicates_are_stored_once_and_still_answered_201(client, store, key):
     assert [s for _, s in again.json()["responses"]] == [201, 201]
     assert first.json()["responses"][0][0]["data"]["id"] == again.json()["responses"][0][0]["data"]["id"]
     assert [h.time for h in stored(store)] == [T - 30, T - 20]
-
-
-# -- rollups maintained as heartbeats arrive ---------------------------------------------------------
-
-
-def session(start: float, minutes: int, step: int = 2, **extra) -> list[dict]:
-    """Heartbeats every `step` minutes from `start` for `minutes` (both ends included)."""
-    return [beat(start + m * 60, **extra) for m in range(0, minutes + 1, step)]
-
-
-def test_rollup_of_an_out_of_order_batch_equals_the_in_order_one(client, store, key):
-    start = T - 3 * 3600
-    beats = session(start, 40)
-    random.Random(7).shuffle(beats)
-    assert post(client, beats, key).status_code == 201
-    row = day_row(store, NOW.date())
-    assert (row.focus_seconds, row.active_seconds, row.research_seconds, row.blocks) == (2400, 2400, 2400, 1)
-
-
-def test_a_late_heartbeat_joining_two_sessions_makes_a_focus_block(client, store, key):
-    start = T - 4 * 3600
-    post(client, session(start, 20) + session(start + 40 * 60, 20), key)  # 20 min, 20-min gap, 20 min
-    row = day_row(store, NOW.date())
-    assert (row.focus_seconds, row.active_seconds, row.blocks) == (0, 2400, 0)
-    post(client, [beat(start + 30 * 60)], key)  # arrives late: both gaps are now 10 min
-    row = day_row(store, NOW.date())
-    assert (row.focus_seconds, row.active_seconds, row.blocks) == (3600, 3600, 1)
-
-
-def test_a_late_heartbeat_after_midnight_recomputes_the_day_before(client, store, key):
-    """In the person's own timezone: 23:30-23:50 and 00:10-00:25 are joined by 00:00."""
-    store.save_profile(ADA, "Ada", "America/New_York", NOW)
-    ny = datetime(2026, 3, 3, 23, 30, tzinfo=__import__("zoneinfo").ZoneInfo("America/New_York")).timestamp()
-    post(client, session(ny, 20) + session(ny + 40 * 60, 15, step=5), key)
-    day1, day2 = date(2026, 3, 3), date(2026, 3, 4)
-    assert (day_row(store, day1).focus_seconds, day_row(store, day2).focus_seconds) == (0, 0)
-    post(client, [beat(ny + 30 * 60)], key)  # 00:00 local, on day 2
-    a, b = day_row(store, day1), day_row(store, day2)
-    assert (a.focus_seconds, a.blocks, b.focus_seconds, b.blocks) == (1800, 1, 1500, 1)
-
-
-def test_late_heartbeats_completing_a_block_that_began_before_midnight(store):
-    """23:50-00:10 (20 min) is no block; 00:20 then 00:30 arrive: 23:50-00:30 is one, and the
-    10 minutes before midnight become focus time on a day the new heartbeats are not on."""
-    settings = make_settings()
-    midnight = datetime(2026, 3, 4, tzinfo=UTC).timestamp()
-    record_heartbeats(store, ADA, [Heartbeat(ADA, midnight + m * 60, "a.py") for m in (-10, 0, 10)], settings, NOW)
-    assert (day_row(store, date(2026, 3, 3)).focus_seconds, day_row(store, NOW.date()).focus_seconds) == (0, 0)
-    record_heartbeats(store, ADA, [Heartbeat(ADA, midnight + m * 60, "b.py") for m in (20, 30)], settings, NOW)
-    assert (day_row(store, date(2026, 3, 3)).focus_seconds, day_row(store, NOW.date()).focus_seconds) == (600, 1800)
-
-
-def test_a_long_session_from_the_day_before_is_read_whole(store):
-    """Recomputing a day loads the whole of a session that began hours before its midnight."""
-    settings = settings_from_mapping({"timezone": "UTC", "focus": {"min_block_minutes": 120}}, {})
-    midnight = datetime(2026, 3, 4, tzinfo=UTC).timestamp()
-    block = [Heartbeat(ADA, midnight - 7200 + m * 60, "a.py") for m in range(0, 131, 10)]  # 22:00-00:10
-    record_heartbeats(store, ADA, block, settings, NOW)
-    assert day_row(store, NOW.date()).focus_seconds == 600
-    record_heartbeats(store, ADA, [Heartbeat(ADA, midnight + 14 * 3600, "b.py")], settings, NOW)
-    row = day_row(store, NOW.date())
-    assert (row.focus_seconds, row.active_seconds, row.blocks) == (600, 600, 1)
-    assert day_row(store, date(2026, 3, 3)).focus_seconds == 7200
-
-
-@pytest.mark.parametrize("seed, timeout, min_block", [(1, 15, 30), (2, 15, 30), (3, 10, 20), (4, 15, 120), (5, 5, 30)])
-def test_rollups_after_any_arrival_order_equal_a_recomputation_from_scratch(tmp_path, seed, timeout, min_block):
-    """Random heartbeats around midnights (and the EU spring DST change), arriving in random
-    batches and orders, some twice: the stored rollups equal `focus_days` over everything."""
-    from zoneinfo import ZoneInfo
-
-    from bot.metrics.focus import FocusRules, focus_days
-
-    rng = random.Random(seed)
-    now = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)
-    settings = settings_from_mapping({"timezone": "Europe/Berlin", "streams": {"research": ["research-*"]},
-                                      "focus": {"heartbeat_timeout_minutes": timeout,
-                                                "min_block_minutes": min_block}}, {})
-    store = Store(tmp_path / f"r{seed}.db")
-    t, beats = datetime(2026, 3, 27, 20, 0, tzinfo=UTC).timestamp(), []
-    while t < datetime(2026, 3, 30, 2, 0, tzinfo=UTC).timestamp():
-        project = rng.choice(["research-x", "serving", None])
-        beats.append(Heartbeat(ADA, t, "a.py", project=project))
-        t += rng.choice([30, 60, 120, 300, 540, 700, 900, 1000, 1500, 4000])
-    arrivals = beats + rng.sample(beats, len(beats) // 5)
-    rng.shuffle(arrivals)
-    while arrivals:
-        size = rng.randint(1, 25)
-        record_heartbeats(store, ADA, arrivals[:size], settings, now)
-        arrivals = arrivals[size:]
-    expected = focus_days(ADA, beats, ZoneInfo("Europe/Berlin"), FocusRules.from_settings(settings))
-    assert len(expected) >= 3
-    def rounded(rows):
-        return [(r.day, *(round(x, 6) for x in r[2:6]), r.blocks) for r in rows]
-
-    assert rounded(store.focus_days(date(2026, 3, 1), date(2026, 4, 30), [ADA])) == rounded(expected)
-
-
-def test_an_unknown_profile_timezone_falls_back_to_the_organisations(client, store, key):
-    store.save_profile(ADA, "Ada", "Europe", NOW)  # not a zone (a directory of zones)
-    assert post(client, session(T - 3600, 30), key).status_code == 201
-    assert day_row(store, NOW.date()).focus_seconds == 1800
-
-
-def test_rebuild_rollups_moves_days_when_the_timezone_changes(store):
-    settings = make_settings()
-    beats = [Heartbeat(ADA, T - 20 * 3600 + m * 60, "a.py", project="research-x") for m in range(0, 41, 2)]
-    record_heartbeats(store, ADA, beats, settings, NOW)  # 19:00-19:40 UTC on 3 March
-    assert [(r.day, r.focus_seconds) for r in store.focus_days(date(2026, 3, 1), date(2026, 3, 5), [ADA])] == [
-        (date(2026, 3, 3), 2400)]
-    store.save_profile(ADA, "Ada", "Asia/Tokyo", NOW)  # 04:00-04:40 on 4 March there
-    assert rebuild_rollups(store, settings, ADA, NOW) == 1
-    assert [(r.day, r.focus_seconds) for r in store.focus_days(date(2026, 3, 1), date(2026, 3, 5), [ADA])] == [
-        (date(2026, 3, 4), 2400)]
-
-
-def test_prune_job_deletes_old_raw_heartbeats_and_keeps_rollups(store):
-    settings = make_settings()
-    then = NOW - timedelta(days=40)
-    old = [Heartbeat(ADA, then.timestamp() - 3600 + m * 60, "a.py") for m in range(0, 41, 2)]
-    recent = [Heartbeat(ADA, T - 3600 + m * 60, "a.py") for m in range(0, 31, 2)]
-    record_heartbeats(store, ADA, old, settings, then)
-    record_heartbeats(store, ADA, recent, settings, NOW)
-    before = store.focus_days(date(2026, 1, 1), date(2026, 12, 31), [ADA])
-    assert [(r.day, r.focus_seconds) for r in before] == [(then.date(), 2400), (NOW.date(), 1800)]
-
-    assert prune_heartbeats_job(store, settings, NOW) == len(old)
-    assert [h.time for h in stored(store)] == [h.time for h in recent]
-    assert store.focus_days(date(2026, 1, 1), date(2026, 12, 31), [ADA]) == before
-    # A straggler for the pruned day must not overwrite its rollup with partial data.
-    record_heartbeats(store, ADA, [Heartbeat(ADA, then.timestamp(), "late.py")], settings, NOW)
-    assert store.focus_days(date(2026, 1, 1), date(2026, 12, 31), [ADA]) == before
-
-
-def test_old_days_without_a_rollup_can_still_be_backfilled(store):
-    settings = make_settings()
-    then = NOW - timedelta(days=60)
-    record_heartbeats(store, ADA, [Heartbeat(ADA, then.timestamp() + m * 60, "a.py") for m in range(0, 31, 3)],
-                      settings, NOW)
-    assert day_row(store, then.date()).focus_seconds == 1800
-
-
-def test_prune_keeps_heartbeats_inside_the_retention(store):
-    settings = make_settings()
-    inside = Heartbeat(ADA, (NOW - timedelta(days=30, hours=1)).timestamp(), "a.py")
-    record_heartbeats(store, ADA, [inside], settings, NOW - timedelta(days=30, hours=1))
-    assert prune_heartbeats_job(store, settings, NOW) == 0
-    assert stored(store) == [inside]
 
 
 # -- research-bridge keys create / revoke -----------------------------------------------------------

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -201,7 +201,8 @@ def focus_days(
     """Per-local-day figures of one person, sorted by day. A day gets a row when it has data:
     a heartbeat or session time on it (so a day of lone heartbeats is a row of zeros, not "no
     data"). With `days`, only those of them that have data. Heartbeats of another user:
-    ValueError. Sessions at the edges must be complete (see `session_window`)."""
+    ValueError. Sessions at the edges must be complete (see `session_window`), or cut where
+    they are focus blocks either way (see `change_window`)."""
     beats = list(heartbeats)
     for h in beats:
         if h.slack_user_id != slack_user_id:
@@ -261,6 +262,48 @@ def session_window(
             j += 1
         hi = max(hi, times[j])
     return lo, hi
+
+
+def change_window(
+    old_times_sorted: Sequence[float], new_lo: float, new_hi: float, rules: FocusRules
+) -> tuple[float, float]:
+    """The stretch [a, b] (a <= new_lo, b >= new_hi) of a person's heartbeats that new ones
+    in [new_lo, new_hi] can change: per day, the change of every figure is `focus_days` of
+    old and new heartbeats in [a, b] minus `focus_days` of the old ones in [a, b].
+
+    Left edge: from p0, the last old time <= new_lo within a timeout of it (none: a =
+    new_lo), walk left while the gap is <= timeout and the walked part [time, p0] is shorter
+    than min_block. So a either starts an old session (nothing before it joins the change),
+    or clips one where [a, p0] is already a focus block: the clipped piece is then a block
+    before and after the change, like the whole session, and the part before a is the same
+    old heartbeats both times, so its seconds and its days' block counts cancel out. The
+    right edge is symmetric from n0, the first old time >= new_hi within a timeout. When p0
+    and n0 are in one old session (late heartbeats inside it), [a, b] is one session before
+    and after, so it need be min_block long only as a whole: the left walk measures [time,
+    n0], the right one [a, time]. b is never new_hi itself: the gap after b takes the
+    project of the last heartbeat at b, which could be a new one.
+
+    The result depends only on old times in [a - timeout, b + timeout], and new_lo - a and
+    b - new_hi are under 2 * timeout + min_block. Clusters of new heartbeats more than a
+    timeout apart whose windows do not overlap change the rollups independently."""
+    times, n = old_times_sorted, len(old_times_sorted)
+    timeout, min_block = rules.timeout_seconds, rules.min_block_seconds
+    i, j = bisect_right(times, new_lo) - 1, bisect_left(times, new_hi)  # p0 and n0, when close enough
+    has_p0 = i >= 0 and new_lo - times[i] <= timeout
+    has_n0 = j < n and times[j] - new_hi <= timeout
+    inside = has_p0 and has_n0 and all(times[k + 1] - times[k] <= timeout for k in range(i, j))
+    a, b = new_lo, new_hi
+    if has_p0:
+        far = times[j] if inside else times[i]
+        while i > 0 and times[i] - times[i - 1] <= timeout and far - times[i] < min_block:
+            i -= 1
+        a = times[i]
+    if has_n0:
+        far = a if inside else times[j]
+        while j + 1 < n and times[j + 1] - times[j] <= timeout and (times[j] - far < min_block or times[j] <= new_hi):
+            j += 1
+        b = times[j]
+    return a, b
 
 
 # -- alert and aggregates ----------------------------------------------------------------

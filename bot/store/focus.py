@@ -81,6 +81,15 @@ class FocusStore:
         )
         return [Heartbeat(*row[:8], bool(row[8]), *row[9:]) for row in rows]
 
+    def heartbeat_points(self, slack_user_id: str, start: float, end: float) -> list[tuple[float, str | None, str]]:
+        """A person's heartbeats with start <= time < end as (time, project, id), in time
+        order: all Focus Time figures need, at a fraction of the cost of whole heartbeats."""
+        return self.db.conn.execute(
+            "SELECT time, project, id FROM heartbeats WHERE slack_user_id = ? AND time >= ? AND time < ?"
+            " ORDER BY time",
+            [slack_user_id, start, end],
+        ).fetchall()
+
     def prune_heartbeats(self, before: float) -> int:
         """Delete raw heartbeats older than `before` (epoch seconds); rollups stay."""
         with self.transaction() as db:
@@ -100,6 +109,25 @@ class FocusStore:
                 " research_seconds, engineering_seconds, blocks, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(r.slack_user_id, r.day.isoformat(), r.focus_seconds, r.active_seconds, r.research_seconds,
                   r.engineering_seconds, r.blocks, to_db_time(at)) for r in rows],
+            )
+
+    def add_focus_days(self, slack_user_id: str, changes: Sequence[FocusDay], at: datetime) -> None:
+        """Add per-day changes to one person's rollups (a day without a row gets the change as
+        its row). Not rounded: heartbeat times are doubles on one 2**-22 s grid (epoch seconds
+        of 2004-2038), so every difference and sum of them is exact and the rows equal a
+        recomputation bit for bit; rounding each sum to 6 decimals would make them drift."""
+        with self.transaction() as db:
+            db.conn.executemany(
+                "INSERT INTO focus_days (slack_user_id, day, focus_seconds, active_seconds, research_seconds,"
+                " engineering_seconds, blocks, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (slack_user_id, day) DO UPDATE SET"
+                " focus_seconds = focus_seconds + excluded.focus_seconds,"
+                " active_seconds = active_seconds + excluded.active_seconds,"
+                " research_seconds = research_seconds + excluded.research_seconds,"
+                " engineering_seconds = engineering_seconds + excluded.engineering_seconds,"
+                " blocks = blocks + excluded.blocks, updated_at = excluded.updated_at",
+                [(slack_user_id, c.day.isoformat(), c.focus_seconds, c.active_seconds, c.research_seconds,
+                  c.engineering_seconds, int(c.blocks), to_db_time(at)) for c in changes],
             )
 
     def focus_days(self, start: date, end: date, slack_user_ids: Sequence[str] | None = None) -> list[FocusDay]:
