@@ -27,9 +27,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_handoffs.py
 	$(BIN)/python benchmarks/bench_jira_sync.py
 	$(BIN)/python benchmarks/bench_heartbeats.py
+	$(BIN)/python benchmarks/bench_heartbeat_day.py
 	$(BIN)/python benchmarks/bench_focus_team.py
 	$(BIN)/python benchmarks/bench_pipelines.py
 	$(BIN)/python benchmarks/bench_digest.py
+	$(BIN)/python benchmarks/bench_flood.py
 
 clean:
 	rm -rf $(VENV) demo.db demo-digest.png *.egg-info

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.jobs import Services, build_scheduler
+from bot.priority import IngestActivity
 from bot.store import Store
 from bot.web import create_web_app
 
@@ -29,10 +30,11 @@ def build_server(settings: Settings, store: Store, clock: Clock = utc_now, *, sc
     """Everything `serve` runs. The scheduler and Socket Mode start and stop with the web app."""
     slack_app = None
     socket_handler = None
+    activity = IngestActivity()
     if settings.slack_configured:
         from bot.slack.app import create_app, socket_mode_handler
 
-        slack_app = create_app(settings, store, clock=clock)
+        slack_app = create_app(settings, store, clock=clock, activity=activity)
         if settings.slack_app_token:
             socket_handler = socket_mode_handler(slack_app, settings)
     else:
@@ -64,5 +66,6 @@ def build_server(settings: Settings, store: Store, clock: Clock = utc_now, *, sc
         clock=clock,
         on_startup=start,
         on_shutdown=stop,
+        activity=activity,
     )
     return Server(web=web, slack_app=slack_app, scheduler=jobs)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import logging
+import sys
 from contextlib import asynccontextmanager
 from typing import Any, Callable
 
-from anyio import CapacityLimiter
-from anyio.to_thread import run_sync
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from bot import __version__, web_limits
 from bot.clock import Clock, utc_now
 from bot.config import DigestSettings, Settings
+from bot.priority import CountIngest, IngestActivity
 from bot.sources.api import make_router as ingest_api_router
 from bot.sources.github import make_router as github_router
 from bot.sources.gitlab import make_router as gitlab_router
@@ -22,7 +22,7 @@ from bot.sources.jira_webhook import make_router as jira_router
 from bot.store import Store
 
 log = logging.getLogger(__name__)
-SLACK_THREADS = 8  # Slack requests at once; ingest keeps the rest of the worker threads
+SWITCH_INTERVAL = 0.0002  # seconds a thread may hold the interpreter while others wait
 
 
 def create_web_app(
@@ -33,11 +33,17 @@ def create_web_app(
     clock: Clock = utc_now,
     on_startup: Callable[[], None] | None = None,
     on_shutdown: Callable[[], None] | None = None,
+    activity: IngestActivity | None = None,
 ) -> FastAPI:
-    """Build the FastAPI app; `slack_app` is a Bolt App (HTTP mode) or None."""
+    """Build the FastAPI app; `slack_app` is a Bolt App (HTTP mode) or None. Ingest
+    requests are counted in `activity`, which the Slack app's answers yield to."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
+        # A write transaction gives up the interpreter at every SQLite call; with a CPU-bound
+        # thread (a Slack answer) about, it waited up to the default 5 ms to get it back each
+        # time, so a 25-heartbeat post took 100 ms. A shorter turn keeps ingest near its pace.
+        sys.setswitchinterval(SWITCH_INTERVAL)
         if on_startup:
             on_startup()
         try:
@@ -53,6 +59,8 @@ def create_web_app(
         lifespan=lifespan,
     )
     web_limits.install(app)
+    if activity is not None:
+        app.add_middleware(CountIngest, activity=activity)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:
@@ -79,34 +87,9 @@ def create_web_app(
     app.include_router(ingest_api_router(store, settings, clock))
 
     if slack_app is not None:
-        from slack_bolt.adapter.starlette.handler import to_starlette_response
+        from bot.slack.http import make_router as slack_router
 
-        from bot.slack.gate import Refused, parse, response_hosts, signature_problem
-
-        secret = settings.slack_signing_secret or ""
-        hosts = response_hosts(settings.slack_api_url)
-        slack_threads = CapacityLimiter(SLACK_THREADS)
-
-        @app.post("/slack/events", include_in_schema=False)
-        async def slack_events(request: Request):
-            # Verified on the raw bytes before Bolt parses anything (bot.slack.gate). Bolt's
-            # App is synchronous: it runs on its own few threads, so a flood of commands
-            # cannot take the threads ingest needs (dispatch returns at ack()).
-            body = await request.body()
-            problem = signature_problem(secret, body, request.headers)
-            if problem is not None:
-                log.info("Slack request refused (401): %s", problem)
-                return JSONResponse({"ok": False, "error": problem}, status_code=401)
-
-            def dispatch() -> Any:
-                parsed = parse(body, request.headers, request.url.query, hosts)
-                return parsed if isinstance(parsed, Refused) else to_starlette_response(slack_app.dispatch(parsed))
-
-            answer = await run_sync(dispatch, limiter=slack_threads)
-            if isinstance(answer, Refused):
-                log.info("Slack request refused (%d): %s", answer.status, answer.error)
-                return JSONResponse({"ok": False, "error": answer.error}, status_code=answer.status)
-            return answer
+        app.include_router(slack_router(slack_app, settings))
     else:
 
         @app.post("/slack/events", include_in_schema=False)

@@ -17,8 +17,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.clock import Clock, utc_now
 from bot.config import ConfigError, Settings
 from bot.handoffs import HandoffQueries
+from bot.priority import IngestActivity
 from bot.slack import commands, focus_commands, home, pipeline_commands
 from bot.slack.errors import SORRY, on_error  # noqa: F401 (SORRY re-exported)
+from bot.slack.load import BoundedListenerExecutor, shed_when_full
 from bot.store import Store
 
 # Bolt and the Web API clients log request and response bodies at DEBUG: this logger stays at
@@ -48,13 +50,16 @@ def digest_client(settings: Settings) -> WebClient:
                      retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)], logger=log)
 
 
-def create_app(settings: Settings, store: Store, clock: Clock = utc_now) -> App:
-    """The Bolt app for HTTP mode (or Socket Mode via `socket_mode_handler`).
+def create_app(settings: Settings, store: Store, clock: Clock = utc_now,
+               activity: IngestActivity | None = None) -> App:
+    """The Bolt app for HTTP mode (or Socket Mode via `socket_mode_handler`); its answers
+    yield to the ingest requests `activity` counts (see `bot.slack.load`).
 
     Calls `auth.test` once, so a wrong token stops start-up with a clear error.
     """
     if not settings.slack_configured:
         raise ConfigError(["SLACK_BOT_TOKEN/SLACK_SIGNING_SECRET: both set to run the Slack app"])
+    listeners = BoundedListenerExecutor(activity)
     app = App(
         client=web_client(settings),
         signing_secret=settings.slack_signing_secret,
@@ -62,8 +67,10 @@ def create_app(settings: Settings, store: Store, clock: Clock = utc_now) -> App:
         # which hands Bolt the parsed body; Socket Mode traffic is Slack's own connection.
         request_verification_enabled=False,
         process_before_response=False,
+        listener_executor=listeners,
         logger=log,
     )
+    app.middleware(shed_when_full(listeners))
     queries = HandoffQueries(store, settings)
 
     def queries_factory() -> HandoffQueries:

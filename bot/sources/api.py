@@ -28,7 +28,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     StringConstraints,
     TypeAdapter,
     ValidationError,
@@ -61,8 +60,20 @@ MAX_RECORDS = 1000
 # A string field must hold a non-space character: the schema says so (pattern) and the
 # validator agrees, so a value the document accepts is never refused afterwards.
 _TEXT = r"\S"
+def _whole_number(value: Any) -> int:
+    """An integer as JSON Schema means one: 3 or 3.0, never "3" or true."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a whole number")
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 Id = Union[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_TEXT)],
-           StrictInt]
+           WholeNumber]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=_TEXT)]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Sha = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=_TEXT)]
@@ -88,6 +99,7 @@ def _plausible(value: datetime, info: ValidationInfo) -> datetime:
 
 
 # ISO 8601 with a timezone, from 2000 to a day ahead, kept in UTC (the webhooks' rule too).
+TIME_HELP = "ISO 8601 with a timezone, from 2000-01-01 to a day ahead"
 Time = Annotated[AwareDatetime, BeforeValidator(_time_text), AfterValidator(_plausible)]
 
 
@@ -100,12 +112,12 @@ class PipelineRunIn(_In):
 
     pipeline: Name = Field(description="Pipeline name, as shown in /pipelines", examples=["ml/ranker: train"])
     run_id: Id = Field(description="The run's id in your CI (a number or a string)", examples=["4711"])
-    attempt: StrictInt = Field(1, ge=1, le=MAX_ATTEMPT,
+    attempt: WholeNumber = Field(1, ge=1, le=MAX_ATTEMPT,
                          description="Attempt number; a re-run of the same run_id is attempt 2, ...")
     status: Literal["success", "failed", "cancelled", "skipped"] = Field(
         description="Reliability = success / (success + failed); cancelled and skipped are counted apart")
-    finished_at: Time = Field(description="ISO 8601 with a timezone", examples=["2026-03-04T15:02:11Z"])
-    started_at: Time | None = Field(None, description="ISO 8601 with a timezone")
+    finished_at: Time = Field(description=TIME_HELP, examples=["2026-03-04T15:02:11Z"])
+    started_at: Time | None = Field(None, description=TIME_HELP)
     url: Url | None = Field(None, description="Link to the run")
     commit_sha: Sha | None = None
     commit_at: Time | None = Field(None, description="When the commit was made (for lead time)")
@@ -131,7 +143,7 @@ class DeploymentIn(_In):
     version: Name = Field(description="Version, tag or commit sha deployed", examples=["v2.3.1"])
     environment: Name = Field("production", description="Environment name")
     status: Literal["success", "failed"]
-    finished_at: Time = Field(description="ISO 8601 with a timezone", examples=["2026-03-04T15:20:00Z"])
+    finished_at: Time = Field(description=TIME_HELP, examples=["2026-03-04T15:20:00Z"])
     is_production: StrictBool | None = Field(
         None, description='Default: true when environment is "production" or "prod"')
     is_rollback: StrictBool = Field(False, description="This deployment rolls back to an earlier version "
@@ -152,7 +164,7 @@ class IncidentIn(_In):
 
     incident_id: Id = Field(description="Unique per incident; post it again when it is resolved", examples=["INC-42"])
     title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
-    started_at: Time = Field(description="ISO 8601 with a timezone", examples=["2026-03-04T16:00:00Z"])
+    started_at: Time = Field(description=TIME_HELP, examples=["2026-03-04T16:00:00Z"])
     resolved_at: Time | None = Field(None, description="Null while the incident is open")
     target: Name | None = Field(None, description="The service or model affected")
     deployment_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(

@@ -183,13 +183,21 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+_REQUEST = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "description": "The event as GitHub sends it: a `workflow_run` "
+                                    "(action, workflow_run, repository) or `deployment_status` (deployment_status, "
+                                    "deployment, repository) payload"}},
+    "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {"payload": {
+        "type": "string", "description": "The same JSON, for webhooks created with that content type"}}}}}}}
+
+
 def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> APIRouter:
     """`POST /webhooks/github`."""
     router = APIRouter(tags=["webhooks"])
     secret = settings.github_webhook_secret
 
     @router.post("/webhooks/github", summary="GitHub workflow_run and deployment_status webhooks",
-                 description=_DESCRIPTION, responses=_RESPONSES, response_class=JSONResponse)
+                 description=_DESCRIPTION, responses=_RESPONSES, openapi_extra=_REQUEST, response_class=JSONResponse)
     async def github_webhook(request: Request) -> JSONResponse:
         if not secret:
             return error(503, "GitHub webhooks are refused: set GITHUB_WEBHOOK_SECRET to the webhook's secret")

@@ -161,13 +161,20 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+_REQUEST = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["object_kind"],
+    "properties": {"object_kind": {"type": "string", "description": "`pipeline` or `deployment` are stored"},
+                   "object_attributes": {"type": "object"}, "project": {"type": "object"}},
+    "description": "A Pipeline Hook or Deployment Hook payload as GitLab sends it"}}}}}
+
+
 def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> APIRouter:
     """`POST /webhooks/gitlab`."""
     router = APIRouter(tags=["webhooks"])
     token = settings.gitlab_webhook_token
 
     @router.post("/webhooks/gitlab", summary="GitLab pipeline and deployment webhooks",
-                 description=_DESCRIPTION, responses=_RESPONSES, response_class=JSONResponse)
+                 description=_DESCRIPTION, responses=_RESPONSES, openapi_extra=_REQUEST, response_class=JSONResponse)
     async def gitlab_webhook(request: Request) -> JSONResponse:
         if not token:
             return error(503, "GitLab webhooks are refused: set GITLAB_WEBHOOK_TOKEN to the webhook's secret token")

@@ -16,7 +16,6 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, NamedTuple, Sequence
 
-from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 

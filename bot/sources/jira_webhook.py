@@ -139,6 +139,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"description": "Acknowledged and ignored (not an issue event)"},
     400: {"description": "Malformed JSON or a missing or invalid field (named in `error`); nothing stored"},
     401: {"description": "Missing or invalid X-Hub-Signature; nothing stored"},
+    413: {"description": "Body larger than 5 MiB"},
     503: {"description": "JIRA_WEBHOOK_SECRET is not set, or the database is busy"},
 }
 
