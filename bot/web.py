@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from contextlib import asynccontextmanager
 from typing import Any, Callable
@@ -21,8 +20,7 @@ from bot.sources.heartbeats import make_router as heartbeats_router
 from bot.sources.jira_webhook import make_router as jira_router
 from bot.store import Store
 
-log = logging.getLogger(__name__)
-SWITCH_INTERVAL = 0.0002  # seconds a thread may hold the interpreter while others wait
+SWITCH_INTERVAL = 0.001  # seconds a thread may hold the interpreter while others wait
 
 
 def create_web_app(
@@ -42,7 +40,8 @@ def create_web_app(
     async def lifespan(_: FastAPI):
         # A write transaction gives up the interpreter at every SQLite call; with a CPU-bound
         # thread (a Slack answer) about, it waited up to the default 5 ms to get it back each
-        # time, so a 25-heartbeat post took 100 ms. A shorter turn keeps ingest near its pace.
+        # time and every write queued behind it. 1 ms keeps heartbeat p99 under 100 ms under a
+        # flood (benchmarks/bench_flood.py) for about a fifth of peak webhook throughput.
         sys.setswitchinterval(SWITCH_INTERVAL)
         if on_startup:
             on_startup()

@@ -31,8 +31,8 @@ from bot.slack.load import BUSY
 log = logging.getLogger(__name__)
 
 SLACK_THREADS = 1  # the ack path is CPU: one thread keeps it to one share of the interpreter
-RATE = 50.0  # Slack requests admitted a second
-BURST = 100
+RATE = 100.0  # Slack requests admitted a second
+BURST = 200
 OVER_RATE_WAIT = 0.02  # seconds an over-rate request waits before its busy answer
 
 
