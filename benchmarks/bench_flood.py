@@ -21,7 +21,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import threading
@@ -34,6 +33,7 @@ import httpx  # noqa: E402
 
 from benchmarks.build_db import DEFAULT_PATH, build  # noqa: E402
 from benchmarks.timing import percentile  # noqa: E402
+from tests.live import free_port, wait_until_up  # noqa: E402
 from tests.slack_requests import signed_headers, slash_form  # noqa: E402
 
 DURATION = float(os.environ.get("BENCH_DURATION", "15"))
@@ -123,10 +123,6 @@ def load(url: str, response_base: str, keys: list[str], slash: int, beats: int, 
     out.put({"acks": acks, "ends": ends, "posts": posts})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _line(label: str, values: list[tuple[float, int]], duration: float, ok: int) -> str:
@@ -149,19 +145,12 @@ def main() -> None:
     with FakeSlack(tokens=(TOKEN,)) as fake, ctx.Manager() as manager:
         fake.add_user("U0BENCH", "bench", tz="Europe/Berlin")
         keys, ready = manager.list(), ctx.Event()
-        port = _free_port()
+        port = free_port()
         server = ctx.Process(target=run_server, args=(db, port, fake.api_url, keys, ready))
         server.start()
         ready.wait(60)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
+        wait_until_up(url, alive=server.is_alive)
         print(f"{os.cpu_count()} cores; {SLASH} slash + {BEATS} heartbeat clients, {DURATION:.0f} s a phase, "
               f"/handoffs on 50,000 issues, bulk posts of 25 heartbeats")
         phases = (("heartbeats alone", 0, BEATS), ("slash commands alone", SLASH, 0), ("both at once", SLASH, BEATS))

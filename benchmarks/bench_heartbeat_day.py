@@ -112,14 +112,15 @@ def over_http(db: str, warm_up: list[list[Heartbeat]], cases: Posts) -> dict[str
 
     import httpx
 
-    from benchmarks.bench_heartbeats import _free_port, _wait, run_server
+    from benchmarks.bench_heartbeats import run_server
+    from tests.live import free_port, wait_until_up
     from bot.keys import issue_key
 
     store = Store(db)
     users = {hbs[0].slack_user_id for posts in [warm_up, *cases.values()] for hbs in posts}
     keys = {u: issue_key(store, u, NOW) for u in users}
     store.close()
-    port = _free_port()
+    port = free_port()
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Event()
     proc = ctx.Process(target=run_server, args=(db, port, False, ready))
@@ -127,7 +128,7 @@ def over_http(db: str, warm_up: list[list[Heartbeat]], cases: Posts) -> dict[str
     ready.wait(30)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(url)
+        wait_until_up(url)
         with httpx.Client(base_url=url, timeout=30) as http:
             def post(hbs: list[Heartbeat]) -> None:
                 body = json.dumps([{"entity": h.entity, "type": h.type, "category": h.category, "time": h.time,

@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import threading
@@ -33,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 
 from benchmarks.timing import percentile  # noqa: E402
+from tests.live import free_port, wait_until_up  # noqa: E402
 from bot.config import settings_from_mapping  # noqa: E402
 from bot.keys import issue_key  # noqa: E402
 from bot.store import Store  # noqa: E402
@@ -79,21 +79,8 @@ def run_server(db: str, port: int, profile: bool, ready) -> None:
         sys.stdout.flush()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise SystemExit("server did not start")
 
 
 def client(url: str, people: list[tuple[str, str]], start: float, posts: int, latencies: list[float],
@@ -125,7 +112,7 @@ def main() -> None:
     now = datetime.now(timezone.utc)
     people = [(f"U{n:08d}", issue_key(store, f"U{n:08d}", now)) for n in range(PEOPLE)]
     store.close()
-    port = _free_port()
+    port = free_port()
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Event()
     profile = os.environ.get("BENCH_PROFILE") == "1"
@@ -133,7 +120,7 @@ def main() -> None:
     proc.start()
     ready.wait(30)
     url = f"http://127.0.0.1:{port}"
-    _wait(url)
+    wait_until_up(url)
     # Each person's heartbeats start at 08:00 UTC three days ago and run through the day.
     start = (now - timedelta(days=3)).replace(hour=8, minute=0, second=0, microsecond=0).timestamp()
     shares = [people[c::CLIENTS] for c in range(CLIENTS)]

@@ -22,7 +22,6 @@ import json
 import multiprocessing
 import os
 import random
-import socket
 import sys
 import tempfile
 import threading
@@ -41,7 +40,7 @@ from bot.models import PipelineRun  # noqa: E402
 from bot.server import build_server  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.fakes.fake_slack import FakeSlack  # noqa: E402
-from tests.live import serve  # noqa: E402
+from tests.live import free_port, serve  # noqa: E402
 
 TOKEN, SECRET, HOOK_SECRET = "xoxb-bench", "bench-signing-secret", "bench-github-secret"
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
@@ -132,10 +131,6 @@ def run_server(db: str, port: int, ready) -> None:
     uvicorn.Server(server_config(app, port=port, log_level="warning", access_log=False)).run()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def workflow_run(template: dict, n: int, rng: random.Random) -> bytes:
@@ -174,7 +169,7 @@ def bench_webhook_ingest() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-github-") as tmp:
         db = str(Path(tmp) / "bridge.db")
         Store(db).close()
-        port, ctx = _free_port(), multiprocessing.get_context("spawn")
+        port, ctx = free_port(), multiprocessing.get_context("spawn")
         ready = ctx.Event()
         proc = ctx.Process(target=run_server, args=(db, port, ready))
         proc.start()

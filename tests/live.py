@@ -1,4 +1,5 @@
-"""Run the real ASGI app in uvicorn on a loopback port, in a thread (tests and benchmarks)."""
+"""Run the real ASGI app in uvicorn on a loopback port, in a thread (tests and benchmarks);
+find a free port and wait for a server in another process to come up."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
+import httpx
 import uvicorn
 
 from bot.web_limits import server_config
@@ -30,3 +32,25 @@ def serve(app) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on (for a server started in another process)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, timeout: float = 30, alive=lambda: True) -> None:
+    """Poll `url`/healthz until it answers 200; AssertionError after `timeout` seconds, or as
+    soon as `alive()` says the server process has died."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert alive(), f"the server at {url} exited before answering"
+        assert time.monotonic() < deadline, f"the server at {url} did not answer within {timeout:.0f} s"
+        time.sleep(0.05)

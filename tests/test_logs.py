@@ -15,7 +15,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from bot.logs import REDACTED, SafeFormatter, one_line, redact, register_secrets
 from tests import slack_requests
 from tests.fakes.fake_jira import FakeJira
 from tests.fakes.fake_slack import FakeSlack
+from tests.live import free_port, wait_until_up
 
 
 def record(msg: str, *args, exc_info=None) -> logging.LogRecord:
@@ -74,10 +74,6 @@ SECRETS = {
 MARKER = "BODY-MARKER-2f7c9e"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _sign(secret: str, body: bytes) -> str:
@@ -128,7 +124,7 @@ def _exercise(url: str, slack: FakeSlack) -> str:
 def test_a_verbose_run_of_every_endpoint_logs_no_secret_key_or_body(tmp_path: Path):
     with FakeSlack(tokens=(SECRETS["SLACK_BOT_TOKEN"],)) as slack, FakeJira("Cloud") as jira:
         slack.add_user("U0ALICE", "alice")
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, **jira.env(), **SECRETS, "SLACK_API_URL": slack.api_url, "BRIDGE_DB": str(tmp_path / "b.db"),
                "BRIDGE_CONFIG": str(tmp_path / "bridge.toml"), "PORT": str(port)}
         env["JIRA_API_TOKEN"] = SECRETS["JIRA_API_TOKEN"]
@@ -139,15 +135,7 @@ def test_a_verbose_run_of_every_endpoint_logs_no_secret_key_or_body(tmp_path: Pa
                                     env=env, stdout=out, stderr=subprocess.STDOUT)
             try:
                 url = f"http://127.0.0.1:{port}"
-                deadline = time.monotonic() + 30
-                while True:
-                    try:
-                        if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    assert proc.poll() is None and time.monotonic() < deadline, log_file.read_text()[-3000:]
-                    time.sleep(0.1)
+                wait_until_up(url, alive=lambda: proc.poll() is None)
                 key = _exercise(url, slack)
             finally:
                 proc.send_signal(signal.SIGTERM)
