@@ -41,7 +41,7 @@ def create_web_app(
         # A write transaction gives up the interpreter at every SQLite call; with a CPU-bound
         # thread (a Slack answer) about, it waited up to the default 5 ms to get it back each
         # time and every write queued behind it. 1 ms keeps heartbeat p99 under 100 ms under a
-        # flood (benchmarks/bench_flood.py) for about a fifth of peak webhook throughput.
+        # flood (benchmarks/bench_flood.py).
         sys.setswitchinterval(SWITCH_INTERVAL)
         if on_startup:
             on_startup()
