@@ -249,6 +249,16 @@ def test_malformed_run_is_skipped_not_fatal(v2, store, caplog):
     assert "skipping a DAG run" in caplog.text
 
 
+def test_runs_with_implausible_times_are_skipped_and_never_become_the_cursor(v2, store, caplog):
+    add_finished(v2, 2)
+    v2.runs[0].end_date = datetime(9999, 12, 31, 23, 59, tzinfo=timezone.utc)
+    v2.runs[1].start_date = v2.runs[1].end_date + timedelta(hours=1)  # started after it ended
+    add_finished(v2, 1, start=T0 + timedelta(hours=3))
+    result = syncer(v2, store, token=True).run()
+    assert result.runs == 1 and result.cursor < NOW
+    assert "skipping a DAG run" in caplog.text and "end_date of" in caplog.text and "start_date is after" in caplog.text
+
+
 def test_job_is_scheduled_only_with_a_url_and_runs_the_sync(v2, store):
     job = JOBS["airflow-sync"]
     assert job.trigger(settings_from_mapping({}, {})) is None

@@ -40,6 +40,7 @@ from urllib.parse import quote
 import requests
 
 from bot.clock import Clock, utc_now
+from bot.sources.inbound import check_order, check_time
 from bot.config import AirflowSettings, Settings
 from bot.models import PipelineRun
 from bot.sources.jira_http import RetryingAdapter, Sleep
@@ -85,9 +86,9 @@ def parse_airflow_time(value: Any, what: str) -> datetime | None:
         raise ValueError(f"{what} is not a date-time")
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError(f"{what} is not an ISO 8601 date-time ({value[:40]!r})") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{what} is not an ISO 8601 date-time in range ({value[:40]!r})") from None
 
 
 def run_url(base_url: str, api_version: int, dag_id: str, run_id: str) -> str:
@@ -181,11 +182,19 @@ class AirflowSync:
         return AirflowResult(stored, pages, calls, newest)
 
     def _normalise(self, raw_runs: list[dict]) -> list[PipelineRun]:
-        """Finished runs of a page; a run Airflow sent malformed is logged and skipped."""
+        """Finished runs of a page; a run Airflow sent malformed, or with times outside the
+        range every source keeps to (a run "ending" in 9999 would also become the cursor), is
+        logged and skipped."""
         runs = []
+        now = self.clock()
         for raw in raw_runs:
             try:
                 run = run_from_raw(raw, self.base_url, self.cfg.api_version)
+                if run is not None:
+                    check_time(run.finished_at, f"end_date of {run.pipeline} {run.run_id}", now)
+                    if run.started_at is not None:
+                        check_time(run.started_at, f"start_date of {run.pipeline} {run.run_id}", now)
+                    check_order(run.started_at, run.finished_at, "start_date", "end_date")
             except ValueError as exc:
                 log.warning("Airflow sync: skipping a DAG run: %s", exc)
                 continue
