@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Any, Mapping
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from bot.clock import zone_named
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SECTIONS = ("handoffs", "focus", "pipelines", "delivery")
@@ -227,9 +229,7 @@ class _Reader:
 
     def timezone(self, table: Mapping, key: str, name: str, default: str) -> str:
         value = table.get(key, default)
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
+        if zone_named(value) is None:
             self.fail(name, 'an IANA timezone such as "Europe/Berlin"', value)
             return default
         return value

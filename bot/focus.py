@@ -10,11 +10,12 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.clock import zone_named
 from bot.config import Settings
 from bot.focus_rollup import rebuild_rollups
 from bot.metrics.focus import TeamFocus, average_focus, recent_workdays, team_focus
@@ -205,7 +206,4 @@ def _users_info(client: WebClient, user_id: str) -> dict:
 
 
 def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
-    try:
-        return ZoneInfo(name) if name else default
-    except (ZoneInfoNotFoundError, ValueError):
-        return default
+    return zone_named(name) or default

@@ -20,8 +20,9 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Iterable, Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from bot.clock import zone_named
 from bot.config import Settings
 from bot.metrics.focus import (
     FocusRules,
@@ -49,10 +50,10 @@ def person_timezone(store: Store, settings: Settings, slack_user_id: str) -> Zon
     profile = store.profile(slack_user_id)
     name = profile.get("tz") if profile else None
     if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: e.g. "Europe" is a directory
-            log.warning("unknown timezone %r for %s; using %s", name, slack_user_id, settings.timezone)
+        zone = zone_named(name)
+        if zone is not None:
+            return zone
+        log.warning("unknown timezone %r for %s; using %s", name, slack_user_id, settings.timezone)
     return settings.tz
 
 

@@ -11,14 +11,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
-from bot.clock import Clock
+from bot.clock import Clock, zone_named
 from bot.handoffs import HandoffQueries
 from bot.metrics.handoffs import WINDOWS, parse_window
 from bot.slack import blocks as render
@@ -77,10 +77,11 @@ def slack_user(client: WebClient, user_id: str) -> dict:
 
 def user_timezone(user: dict, default: ZoneInfo) -> ZoneInfo:
     """The person's own Slack timezone, else the organisation's."""
-    try:
-        return ZoneInfo(user["tz"]) if user.get("tz") else default
-    except (ZoneInfoNotFoundError, ValueError):
-        return default
+    name = user.get("tz")
+    zone = zone_named(name) if name else None
+    if name and zone is None:
+        log.warning("unknown Slack timezone %r for %s; using %s", name, user.get("id"), default.key)
+    return zone or default
 
 
 def handoffs_reply(text: str, user_id: str, client: WebClient, queries: HandoffQueries, now: datetime) -> Reply:

@@ -7,12 +7,12 @@ be tested without Bolt; the listener only acks and responds.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.clock import Clock
+from bot.clock import Clock, zone_named
 from bot.config import Settings
 from bot.pipelines import PipelineQueries
 from bot.slack import pipeline_blocks as pb
@@ -66,10 +66,9 @@ def caller_timezone(store: Store, client: WebClient | None, user_id: str, defaul
     profile = store.profile(user_id)
     updated = from_db_time((profile or {}).get("updated_at"))
     if profile and profile.get("tz") and updated and now - updated < PROFILE_MAX_AGE:
-        try:
-            return ZoneInfo(profile["tz"])
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
+        zone = zone_named(profile["tz"])
+        if zone is not None:
+            return zone
     if client is None:
         return default
     return user_timezone(slack_user(client, user_id), default)

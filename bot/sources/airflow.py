@@ -40,9 +40,9 @@ from urllib.parse import quote
 import requests
 
 from bot.clock import Clock, utc_now
-from bot.sources.inbound import check_order, check_time
 from bot.config import AirflowSettings, Settings
 from bot.models import PipelineRun
+from bot.sources.inbound import check_order, check_time
 from bot.sources.jira_http import RetryingAdapter, Sleep
 from bot.store import Store, from_db_time, to_db_time
 

@@ -26,12 +26,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Callable, Iterator, Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from jira import JIRA, JIRAError
 
-from bot.clock import Clock, utc_now
+from bot.clock import Clock, utc_now, zone_named
 from bot.config import Settings
 from bot.ingest import record_jira_issue
 from bot.metrics.handoffs import HandoffRules
@@ -252,8 +251,10 @@ class JiraSync:
             try:
                 self._calls += 1
                 name = self.client.myself().get("timeZone")
-                self._tz = ZoneInfo(name) if name else None
-            except (JIRAError, requests.RequestException, ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+                self._tz = zone_named(name)
+                if name and self._tz is None:
+                    raise ValueError(f"unknown timezone {name!r}")
+            except (JIRAError, requests.RequestException, ValueError, TypeError) as exc:
                 log.warning("Jira user timezone unknown (%s): widening the window by %s",
                             describe_error(exc, secrets_of(self.settings)), UNKNOWN_TZ_MARGIN)
                 self._tz = None
