@@ -34,4 +34,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_flood.py
 
 clean:
-	rm -rf $(VENV) demo.db demo-digest.png *.egg-info
+	rm -rf $(VENV) demo.db demo.toml demo-digest.png *.egg-info

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,8 +25,22 @@ def _settings(ctx: click.Context) -> Settings:
     return settings
 
 
-def _store(settings: Settings, db: str | None = None) -> Store:
-    return Store(db or settings.db_path)
+def _store(settings: Settings, db: str | None = None, existing: bool = False) -> Store:
+    """The database at --db, else BRIDGE_DB (bridge.db). With `existing` (commands that only
+    read), a file that is not there is an error naming where the path came from, instead of
+    a new empty database."""
+    path = db or settings.db_path
+    if existing and not Path(path).exists():
+        if db:
+            raise click.BadParameter(f"no database at {db}", param_hint="--db")
+        raise click.ClickException(
+            f"BRIDGE_DB: no database at {path}; `research-bridge serve` or `sync jira` creates it, "
+            "or point BRIDGE_DB or --db at an existing one (e.g. --db demo.db after `research-bridge demo`)")
+    try:
+        return Store(path)
+    except sqlite3.DatabaseError as exc:
+        raise click.ClickException(f"{'--db' if db else 'BRIDGE_DB'}: {path} is not a Research Bridge database"
+                                   f" (SQLite: {exc})") from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,7 +67,10 @@ def serve(ctx: click.Context, host: str, port: int | None) -> None:
     from bot.web_limits import raise_open_file_limit, server_config
 
     settings = _settings(ctx)
-    server = build_server(settings, _store(settings))
+    try:
+        server = build_server(settings, _store(settings))
+    except ConfigError as exc:  # e.g. Slack refusing the token, or not reachable
+        raise click.ClickException(str(exc)) from None
     raise_open_file_limit()
     uvicorn.Server(server_config(server.web, host=host, port=port or settings.port)).run()
 
@@ -68,23 +86,27 @@ def config() -> None:
 def config_check(ctx: click.Context, offline: bool) -> None:
     """Validate settings, then check Slack (auth.test), Jira (server info) and each digest
     channel (conversations.info: it exists, is not archived, the bot is a member)."""
-    from bot.connectivity import check_digest_channels, check_jira, check_slack
+    from bot.connectivity import FAILED, OK, check_digest_channels, check_jira, check_slack
 
     settings = _settings(ctx)
-    click.echo(f"config: ok ({settings.config_path}, timezone {settings.timezone}, {len(settings.teams)} teams)")
+    if settings.config_found:
+        teams, digests = len(settings.teams), len(settings.digests)
+        click.echo(f"config: ok ({settings.config_path}: timezone {settings.timezone}, {teams} team{'s' * (teams != 1)},"
+                   f" {digests} digest{'s' * (digests != 1)})")
+    else:
+        click.echo(f"config: ok, using every default: there is no {settings.config_path} here"
+                   " (copy bridge.example.toml to bridge.toml to start one)")
     if offline:
         return
     failures = 0
-    slack_ok = False
     for name, check in (("slack", check_slack), ("jira", check_jira)):
-        ok, message = check(settings)
-        failures += not ok
-        slack_ok = slack_ok or (ok and name == "slack")
-        click.echo(f"{name}: {'ok' if ok else 'FAILED'} - {message}")
-    if slack_ok:
-        for channel, verdict, message in check_digest_channels(settings):
-            failures += verdict == "FAILED"
-            click.echo(f"digest {channel}: {verdict} - {message}")
+        verdict, message = check(settings)
+        failures += verdict == FAILED
+        click.echo(f"{name}: {verdict} - {message}")
+        if name == "slack" and verdict == OK:
+            for channel, result, detail in check_digest_channels(settings):
+                failures += result == FAILED
+                click.echo(f"digest {channel}: {result} - {detail}")
     if failures:
         sys.exit(1)
 
@@ -182,17 +204,19 @@ def report() -> None:
 @click.pass_context
 def report_handoffs(ctx: click.Context, window: str, state: str | None, fmt: str, db: str | None) -> None:
     """Handoff cycles active in the window (plus every open one), oldest first."""
+    from bot.formatting import business_days
     from bot.handoffs import HandoffQueries
     from bot.reports import encode, handoff_rows, parse_state
 
     settings = _settings(ctx)
-    if db and not Path(db).exists():
-        raise click.BadParameter(f"no database at {db}", param_hint="--db")
-    queries = HandoffQueries(_store(settings, db), settings)
+    queries = HandoffQueries(_store(settings, db, existing=True), settings)
     now = utc_now()
     rows = handoff_rows(queries.filtered(window, now, parse_state(state)), now, queries.calendar)
+    if fmt == "table":  # for people: business days, as Slack shows them; JSON and CSV keep seconds
+        per_day = queries.calendar.seconds_per_workday
+        rows = [{**r, "business_wait": business_days(r["business_wait_seconds"], per_day)} for r in rows]
     columns = [("key", "key"), ("state", "state"), ("team", "team"), ("requested_at", "requested"),
-               ("picked_up_at", "picked up"), ("business_wait_seconds", "business wait s"), ("summary", "summary")]
+               ("picked_up_at", "picked up"), ("business_wait", "business wait"), ("summary", "summary")]
     click.echo(encode(rows, fmt, columns))
 
 
@@ -214,7 +238,7 @@ cli.add_command(digest)
 @click.option("--issues", default=320, show_default=True, help="How many Jira issues to synthesise.")
 def demo(db: str, issues: int) -> None:
     """Build a synthetic org in a local SQLite file and print what Slack would show."""
-    from bot.demo import build_demo_org, demo_settings
+    from bot.demo import DEMO_CONFIG, build_demo_org, demo_settings
     from bot.demo_focus import build_demo_focus, demo_focus_text
     from bot.demo_pipelines import build_demo_pipelines, demo_pipelines_text
     from bot.handoffs import HandoffQueries
@@ -243,6 +267,11 @@ def demo(db: str, issues: int) -> None:
     click.echo(demo_pipelines_text(store, settings, now))
     click.echo()
     _demo_digest(store, settings, now, Path(db).with_name("demo-digest.png"))
+    config = Path(db).with_name("demo.toml")
+    config.write_text(DEMO_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    click.echo(f"\nThe demo's settings are in {config}. Explore further, e.g.:\n"
+               f"  research-bridge --config {config} report handoffs --db {db}\n"
+               f"  research-bridge --config {config} digest --channel C0DEMO0001 --dry-run --db {db}")
 
 
 def _demo_digest(store: Store, settings: Settings, now: datetime, chart_path: Path) -> None:

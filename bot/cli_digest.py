@@ -48,8 +48,6 @@ def digest(ctx: click.Context, channel: str, name: str | None, week: str | None,
     if not is_channel_id(channel):
         raise click.BadParameter(f"{channel!r} is not a channel ID (such as C0123ABCD)", param_hint="--channel")
     settings = _settings(ctx)
-    if db and not Path(db).exists():
-        raise click.BadParameter(f"no database at {db}", param_hint="--db")
     chosen, note = choose_digest(settings, channel, name)
     now = utc_now()
     try:
@@ -61,7 +59,7 @@ def digest(ctx: click.Context, channel: str, name: str | None, week: str | None,
                                  param_hint="--week")
     if note:
         click.echo(note, err=True)
-    store = _store(settings, db)
+    store = _store(settings, db, existing=True)
     if dry_run or chart_file:
         content = build_digest(store, settings, chosen, period)
         if dry_run:

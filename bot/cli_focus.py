@@ -7,7 +7,6 @@ the privacy rule in Slack. `focus_rows` is the one definition of an exported row
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Sequence
 
 import click
@@ -82,10 +81,8 @@ def focus(ctx: click.Context, days: int, fmt: str, db: str | None) -> None:
     )
 
     settings = _settings(ctx)
-    if db and not Path(db).exists():
-        raise click.BadParameter(f"no database at {db}", param_hint="--db")
     now: datetime = utc_now()
     start, end = export_range(now.astimezone(settings.tz).date(), days)
     # One day past the org's today: people east of the organisation may already be on it.
-    rows = focus_rows(_store(settings, db).focus_days(start, end + timedelta(days=1)))
+    rows = focus_rows(_store(settings, db, existing=True).focus_days(start, end + timedelta(days=1)))
     click.echo(encode_focus(rows, fmt))

@@ -79,7 +79,7 @@ def keys_revoke(ctx: click.Context, slack_user: str, db: str | None) -> None:
     from bot.cli import _settings, _store  # lazily: bot.cli registers this group
 
     settings = _settings(ctx)
-    count = revoke_keys(_store(settings, db), slack_user, utc_now())
+    count = revoke_keys(_store(settings, db, existing=True), slack_user, utc_now())
     if count:
         click.echo(f"Revoked {count} key{'s' if count != 1 else ''} of {slack_user}.")
     else:

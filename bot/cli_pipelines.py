@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Sequence
 
 import click
@@ -110,9 +109,7 @@ def _open_store(ctx: click.Context, db: str | None) -> tuple[Any, Store]:
     )
 
     settings = _settings(ctx)
-    if db and not Path(db).exists():
-        raise click.BadParameter(f"no database at {db}", param_hint="--db")
-    return settings, _store(settings, db)
+    return settings, _store(settings, db, existing=True)
 
 
 def window_summaries(store: Store, now: datetime, days: int) -> list[PipelineSummary]:

@@ -7,6 +7,7 @@ half-configured.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import tomllib
@@ -21,7 +22,17 @@ from bot.clock import zone_named
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SECTIONS = ("handoffs", "focus", "pipelines", "delivery")
 DEFAULT_DIGEST_NAME = "weekly"
+# The keys each table takes; any other key is an error naming it (a typo never passes silently).
+_TOP_KEYS = ("timezone", "workdays", "work_hours", "jira", "focus", "streams", "team", "digest", "airflow", "delivery")
+_JIRA_KEYS = ("jql", "sync_interval_minutes", "handoff_labels", "ready_statuses", "pickup_statuses", "done_statuses",
+              "handoff_sla_workdays", "incident_issue_types", "user_map", "allow_unsigned_webhooks")
+_FOCUS_KEYS = ("heartbeat_timeout_minutes", "min_block_minutes", "threshold_hours", "window_workdays", "alert_time",
+               "researcher_groups", "researchers", "leads", "share_individuals_with_leads", "heartbeat_retention_days")
+_STREAMS_KEYS = ("research", "engineering")
+_TEAM_KEYS = ("name", "members", "jira_projects")
 _DIGEST_KEYS = ("channel", "name", "schedule", "timezone", "sections", "teams", "chart", "grace_hours", "show_names")
+_AIRFLOW_KEYS = ("url", "api_version")
+_DELIVERY_KEYS = ("model_targets",)
 _DIGEST_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _SLACK_ID = re.compile(r"^[UWCGS][A-Z0-9]{2,}$")
@@ -115,6 +126,18 @@ class AirflowSettings:
 
 
 @dataclass(frozen=True)
+class DeliverySettings:
+    model_targets: tuple[str, ...] = ()  # fnmatch patterns of deployment targets that are models
+
+    def is_model(self, target: str) -> bool:
+        """Whether a deployment target is a model (every target is, without patterns)."""
+        if not self.model_targets:
+            return True
+        name = target.casefold()
+        return any(fnmatch.fnmatchcase(name, p.casefold()) for p in self.model_targets)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the app needs, validated."""
 
@@ -129,6 +152,7 @@ class Settings:
     teams: tuple[Team, ...] = ()
     digests: tuple[DigestSettings, ...] = ()
     airflow: AirflowSettings = field(default_factory=AirflowSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
@@ -138,6 +162,7 @@ class Settings:
     bridge_api_token: str | None = None
     db_path: str = "bridge.db"
     config_path: str = "bridge.toml"
+    config_found: bool = True  # False: no file at config_path, every default in force
     port: int = 3000
 
     @property
@@ -203,10 +228,14 @@ class _Reader:
             return default
         return value
 
-    def strings(self, table: Mapping, key: str, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    def strings(self, table: Mapping, key: str, name: str, default: tuple[str, ...],
+                non_empty: bool = False) -> tuple[str, ...]:
         value = table.get(key, list(default))
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             self.fail(name, "a list of non-empty strings", value)
+            return default
+        if non_empty and not value:
+            self.fail(name, "at least one entry", value)
             return default
         return tuple(value)
 
@@ -234,12 +263,38 @@ class _Reader:
             return default
         return value
 
-    def table(self, data: Mapping, key: str) -> Mapping:
+    def table(self, data: Mapping, key: str, name: str | None = None, keys: tuple[str, ...] | None = None) -> Mapping:
+        """The table at `key` ({} when absent or not a table, which is a problem named `name`);
+        with `keys`, any other key in it is a problem too."""
         value = data.get(key, {})
+        name = name or key
         if not isinstance(value, dict):
-            self.fail(f"[{key}]", "a table", value)
+            self.fail(f"[{name}]", "a table", value)
             return {}
+        if keys is not None:
+            self.known(value, name, keys)
         return value
+
+    def known(self, table: Mapping, name: str, keys: tuple[str, ...]) -> None:
+        for key in table:
+            if key not in keys:
+                where = f"{name}.{key}" if name else str(key)
+                self.fail(where, "one of " + ", ".join(keys) + " (unknown key)")
+
+    def tables(self, data: Mapping, key: str, keys: tuple[str, ...]) -> list[tuple[str, Mapping]]:
+        """The array of tables at `key` (`[[key]]`) as (name, table) pairs, e.g. ("team[1]", {...})."""
+        value = data.get(key, [])
+        if not isinstance(value, list):
+            self.fail(key, f"an array of [[{key}]] tables", value)
+            return []
+        out = []
+        for i, entry in enumerate(value):
+            if not isinstance(entry, dict):
+                self.fail(f"{key}[{i}]", f"a [[{key}]] table", entry)
+                continue
+            self.known(entry, f"{key}[{i}]", keys)
+            out.append((f"{key}[{i}]", entry))
+        return out
 
 
 def is_channel_id(text: str) -> bool:
@@ -256,49 +311,56 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     config_path: str | os.PathLike | None = None,
 ) -> Settings:
-    """Read and validate the environment and the TOML file; raise ConfigError on problems."""
+    """Read and validate the environment and the TOML file; raise ConfigError on problems.
+
+    A file named by `config_path` (the `--config` option) or BRIDGE_CONFIG must exist; the
+    default `bridge.toml` may be missing, and then every default is in force."""
     environ = os.environ if environ is None else environ
+    source = "--config" if config_path is not None else "BRIDGE_CONFIG" if environ.get("BRIDGE_CONFIG") else None
     path = Path(config_path or environ.get("BRIDGE_CONFIG") or "bridge.toml")
-    explicit = config_path is not None or "BRIDGE_CONFIG" in environ
     data: dict[str, Any] = {}
+    if path.is_dir():
+        raise ConfigError([f"{source or 'bridge.toml'}: {str(path)!r} is a folder, not a TOML file"])
     if path.exists():
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
-    elif explicit:
-        raise ConfigError([f"BRIDGE_CONFIG: file {str(path)!r} does not exist"])
-    return settings_from_mapping(data, environ, config_path=str(path))
+        except OSError as exc:
+            raise ConfigError([f"{path}: cannot be read ({exc.strerror or exc})"]) from None
+    elif source:
+        raise ConfigError([f"{source}: file {str(path)!r} does not exist"])
+    return settings_from_mapping(data, environ, config_path=str(path), config_found=path.exists())
 
 
 def settings_from_mapping(
-    data: Mapping[str, Any], environ: Mapping[str, str], config_path: str = "bridge.toml"
+    data: Mapping[str, Any], environ: Mapping[str, str], config_path: str = "bridge.toml",
+    config_found: bool = True,
 ) -> Settings:
     """Build Settings from parsed TOML and an environment mapping."""
     r = _Reader()
-    known = {"timezone", "workdays", "work_hours", "jira", "focus", "streams", "team", "digest", "airflow"}
-    for key in data:
-        if key not in known:
-            r.fail(key, "one of " + ", ".join(sorted(known)) + " (unknown key)")
+    r.known(data, "", _TOP_KEYS)
 
     timezone = r.timezone(data, "timezone", "timezone", "UTC")
-    workdays = r.strings(data, "workdays", "workdays", ("mon", "tue", "wed", "thu", "fri"))
+    workdays = r.strings(data, "workdays", "workdays", ("mon", "tue", "wed", "thu", "fri"), non_empty=True)
     for day in workdays:
         if day not in WEEKDAYS:
             r.fail("workdays", "day names from " + ", ".join(WEEKDAYS), day)
     workdays = tuple(d for d in workdays if d in WEEKDAYS) or ("mon", "tue", "wed", "thu", "fri")
     work_hours = _work_hours(r, data)
 
-    jira = _jira(r, r.table(data, "jira"), environ)
-    focus = _focus(r, r.table(data, "focus"))
-    streams_table = r.table(data, "streams")
+    jira = _jira(r, r.table(data, "jira", keys=_JIRA_KEYS), environ)
+    focus = _focus(r, r.table(data, "focus", keys=_FOCUS_KEYS))
+    streams_table = r.table(data, "streams", keys=_STREAMS_KEYS)
     streams = {
         "research": r.strings(streams_table, "research", "streams.research", ()),
         "engineering": r.strings(streams_table, "engineering", "streams.engineering", ()),
     }
-    teams = _teams(r, data.get("team", []))
-    digests = _digests(r, data.get("digest", []), timezone, teams, focus)
-    airflow = _airflow(r, r.table(data, "airflow"), environ)
+    teams = _teams(r, r.tables(data, "team", _TEAM_KEYS))
+    digests = _digests(r, r.tables(data, "digest", _DIGEST_KEYS), timezone, teams, focus)
+    airflow = _airflow(r, r.table(data, "airflow", keys=_AIRFLOW_KEYS), environ)
+    delivery_table = r.table(data, "delivery", keys=_DELIVERY_KEYS)
+    delivery = DeliverySettings(r.strings(delivery_table, "model_targets", "delivery.model_targets", ()))
 
     port_text = environ.get("PORT", "3000")
     port = 3000
@@ -326,6 +388,7 @@ def settings_from_mapping(
         teams=teams,
         digests=digests,
         airflow=airflow,
+        delivery=delivery,
         slack_bot_token=_env(environ, "SLACK_BOT_TOKEN"),
         slack_signing_secret=_env(environ, "SLACK_SIGNING_SECRET"),
         slack_app_token=app_token,
@@ -335,6 +398,7 @@ def settings_from_mapping(
         bridge_api_token=_env(environ, "BRIDGE_API_TOKEN"),
         db_path=_env(environ, "BRIDGE_DB") or "bridge.db",
         config_path=config_path,
+        config_found=config_found,
         port=port,
     )
 
@@ -347,7 +411,7 @@ def _work_hours(r: _Reader, data: Mapping) -> tuple[time, time]:
     start = r.clock({"v": value[0]}, "v", "work_hours", time(9, 0))
     end = r.clock({"v": value[1]}, "v", "work_hours", time(18, 0))
     if end <= start:
-        r.fail("work_hours", "an end time after the start time", value)
+        r.fail("work_hours", "an end time after the start time (business time is counted between them)", value)
         return (time(9, 0), time(18, 0))
     return (start, end)
 
@@ -405,81 +469,70 @@ def _focus(r: _Reader, t: Mapping) -> FocusSettings:
     )
 
 
-def _teams(r: _Reader, entries: Any) -> tuple[Team, ...]:
-    if not isinstance(entries, list):
-        r.fail("[[team]]", "an array of tables")
-        return ()
-    teams = []
-    for i, t in enumerate(entries):
-        name = r.string(t, "name", f"team[{i}].name", None)
-        if not name:
-            r.fail(f"team[{i}].name", "a team name")
+def _teams(r: _Reader, entries: list[tuple[str, Mapping]]) -> tuple[Team, ...]:
+    teams: list[Team] = []
+    for where, t in entries:
+        name = r.string(t, "name", f"{where}.name", None)
+        if not name or not name.strip():
+            r.fail(f"{where}.name", "a team name")
             continue
-        teams.append(
-            Team(
-                name=name,
-                members=r.slack_ids(t, "members", f"team[{i}].members"),
-                jira_projects=r.strings(t, "jira_projects", f"team[{i}].jira_projects", ()),
-            )
-        )
+        if any(other.name.strip().lower() == name.strip().lower() for other in teams):
+            r.fail(f"{where}.name", "a name no other [[team]] has (compared without case)", name)
+            continue
+        teams.append(Team(
+            name=name.strip(),
+            members=r.slack_ids(t, "members", f"{where}.members"),
+            jira_projects=r.strings(t, "jira_projects", f"{where}.jira_projects", ()),
+        ))
     return tuple(teams)
 
 
 def _digests(
-    r: _Reader, entries: Any, org_timezone: str, teams: tuple[Team, ...], focus: FocusSettings
+    r: _Reader, entries: list[tuple[str, Mapping]], org_timezone: str, teams: tuple[Team, ...], focus: FocusSettings
 ) -> tuple[DigestSettings, ...]:
-    if not isinstance(entries, list):
-        r.fail("[[digest]]", "an array of tables")
-        return ()
     team_names = {t.name.lower() for t in teams}
     digests: list[DigestSettings] = []
-    for i, t in enumerate(entries):
-        if not isinstance(t, dict):
-            r.fail(f"digest[{i}]", "a table", t)
-            continue
-        for key in t:
-            if key not in _DIGEST_KEYS:
-                r.fail(f"digest[{i}].{key}", "one of " + ", ".join(_DIGEST_KEYS) + " (unknown key)")
-        channel = r.string(t, "channel", f"digest[{i}].channel", None)
+    for where, t in entries:
+        channel = r.string(t, "channel", f"{where}.channel", None)
         if not channel or not is_channel_id(channel):
-            r.fail(f"digest[{i}].channel", "a channel ID such as C0123ABCD (not a name or a user)", channel)
+            r.fail(f"{where}.channel", "a channel ID such as C0123ABCD (not a name or a user)", channel)
             continue
-        name = r.string(t, "name", f"digest[{i}].name", DEFAULT_DIGEST_NAME) or DEFAULT_DIGEST_NAME
+        name = r.string(t, "name", f"{where}.name", DEFAULT_DIGEST_NAME) or DEFAULT_DIGEST_NAME
         if not _DIGEST_NAME.match(name):
-            r.fail(f"digest[{i}].name", "lower-case letters, digits, - or _ (at most 40)", name)
+            r.fail(f"{where}.name", "lower-case letters, digits, - or _ (at most 40)", name)
         schedule = t.get("schedule", "mon 09:00")
         parts = schedule.split() if isinstance(schedule, str) else []
         weekday, at = "mon", time(9, 0)
         if len(parts) != 2 or parts[0] not in WEEKDAYS or not _HHMM.match(parts[1]):
-            r.fail(f"digest[{i}].schedule", 'a weekday and time such as "mon 09:00"', schedule)
+            r.fail(f"{where}.schedule", 'a weekday and time such as "mon 09:00"', schedule)
         else:
             weekday = parts[0]
             at = time(int(parts[1][:2]), int(parts[1][3:]))
-        sections = r.strings(t, "sections", f"digest[{i}].sections", SECTIONS)
+        sections = r.strings(t, "sections", f"{where}.sections", SECTIONS)
         for s in sections:
             if s not in SECTIONS:
-                r.fail(f"digest[{i}].sections", "sections from " + ", ".join(SECTIONS), s)
-        digest_teams = r.strings(t, "teams", f"digest[{i}].teams", ())
+                r.fail(f"{where}.sections", "sections from " + ", ".join(SECTIONS), s)
+        digest_teams = r.strings(t, "teams", f"{where}.teams", ())
         for team in digest_teams:
             if team.lower() not in team_names:
-                r.fail(f"digest[{i}].teams", "names of [[team]] entries", team)
-        show_names = r.boolean(t, "show_names", f"digest[{i}].show_names", False)
+                r.fail(f"{where}.teams", "names of [[team]] entries", team)
+        show_names = r.boolean(t, "show_names", f"{where}.show_names", False)
         if show_names and not focus.share_individuals_with_leads:
-            r.fail(f"digest[{i}].show_names", "false unless focus.share_individuals_with_leads = true", True)
+            r.fail(f"{where}.show_names", "false unless focus.share_individuals_with_leads = true", True)
         digest = DigestSettings(
             channel=channel,
             schedule_weekday=weekday,
             schedule_time=at,
-            timezone=r.timezone(t, "timezone", f"digest[{i}].timezone", org_timezone),
+            timezone=r.timezone(t, "timezone", f"{where}.timezone", org_timezone),
             sections=tuple(dict.fromkeys(sections)),
             teams=digest_teams,
-            chart=r.boolean(t, "chart", f"digest[{i}].chart", True),
+            chart=r.boolean(t, "chart", f"{where}.chart", True),
             name=name,
-            grace_hours=r.number(t, "grace_hours", f"digest[{i}].grace_hours", 12.0),
+            grace_hours=r.number(t, "grace_hours", f"{where}.grace_hours", 12.0),
             show_names=show_names,
         )
         if any(d.channel == channel and d.name == name for d in digests):
-            r.fail(f"digest[{i}]", f"a name unique per channel (another digest for {channel} is called {name!r};"
+            r.fail(f"{where}", f"a name unique per channel (another digest for {channel} is called {name!r};"
                    " set name = \"...\" on one of them)")
         digests.append(digest)
     return tuple(digests)

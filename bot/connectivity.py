@@ -1,14 +1,22 @@
-"""`config check`: can we reach Slack and Jira with these credentials?"""
+"""`config check`: can we reach Slack and Jira with these credentials?
+
+Each check answers (verdict, what was found or what to do): "ok", "FAILED" (configured but
+not working: `config check` exits 1), or "not configured" (nothing set up, which is fine).
+"""
 
 from __future__ import annotations
 
 from bot.config import Settings
 
+OK, FAILED, NOT_CONFIGURED = "ok", "FAILED", "not configured"
 
-def check_slack(settings: Settings) -> tuple[bool, str]:
+
+def check_slack(settings: Settings) -> tuple[str, str]:
     """Call auth.test; report the bot and workspace, or why it failed."""
+    if not settings.slack_bot_token and not settings.slack_signing_secret:
+        return NOT_CONFIGURED, "set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET for slash commands and digests"
     if not settings.slack_bot_token:
-        return False, "SLACK_BOT_TOKEN is not set"
+        return FAILED, "SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is not"
     from slack_sdk.errors import SlackApiError
 
     from bot.slack.app import web_client
@@ -17,17 +25,35 @@ def check_slack(settings: Settings) -> tuple[bool, str]:
     try:
         info = client.auth_test()
     except SlackApiError as exc:
-        return False, f"auth.test answered {exc.response.get('error', 'an error')}"
+        return FAILED, f"auth.test answered {exc.response.get('error', 'an error')}: {slack_auth_hint(exc)}"
     except OSError as exc:
-        return False, f"cannot reach Slack ({type(exc).__name__})"
-    return True, f"bot {info.get('user')} in workspace {info.get('team')}"
+        return FAILED, slack_unreachable(settings, exc)
+    if not settings.slack_signing_secret:
+        return FAILED, f"bot {info.get('user')} is reachable, but SLACK_SIGNING_SECRET is not set"
+    return OK, f"bot {info.get('user')} in workspace {info.get('team')}"
 
 
-def check_jira(settings: Settings) -> tuple[bool, str]:
+def slack_auth_hint(exc) -> str:
+    """What to check when Slack refuses the token."""
+    error = str(exc.response.get("error", ""))
+    if error in ("invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"):
+        return "check SLACK_BOT_TOKEN: the Bot User OAuth Token (xoxb-…) of the installed app"
+    return "see https://api.slack.com/methods/auth.test"
+
+
+def slack_unreachable(settings: Settings, exc: BaseException) -> str:
+    """One line for a Slack API that cannot be reached (no network, proxy, firewall)."""
+    where = settings.slack_api_url or "https://slack.com/api/"
+    reason = getattr(exc, "reason", None) or exc
+    return (f"cannot reach Slack at {where} ({type(reason).__name__}: {str(reason)[:120]}); check the network,"
+            " HTTPS_PROXY and SLACK_API_URL")
+
+
+def check_jira(settings: Settings) -> tuple[str, str]:
     """Fetch server info, then `myself` (server info answers anonymously; `myself` proves the
     credentials); report deployment, version and the user, or why it failed."""
     if not settings.jira.configured:
-        return False, "JIRA_URL is not set"
+        return NOT_CONFIGURED, "set JIRA_URL (and credentials) to measure handoffs"
     from bot.sources.jira import JiraSyncError, connect
 
     try:
@@ -35,11 +61,11 @@ def check_jira(settings: Settings) -> tuple[bool, str]:
         info = client.server_info()
         me = client.myself()
     except JiraSyncError as exc:
-        return False, str(exc)
+        return FAILED, str(exc)
     except Exception as exc:  # the jira library raises many types; report, never crash
-        return False, f"cannot reach Jira ({type(exc).__name__})"
+        return FAILED, f"cannot reach Jira at {settings.jira.url} ({type(exc).__name__}); check JIRA_URL and the network"
     who = me.get("displayName") or me.get("name") or "?"
-    return True, f"{info.get('deploymentType', 'Jira')} {info.get('version', '')} at {settings.jira.url} as {who}"
+    return OK, f"{info.get('deploymentType', 'Jira')} {info.get('version', '')} at {settings.jira.url} as {who}"
 
 
 def check_digest_channels(settings: Settings) -> list[tuple[str, str, str]]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Callable
 
-from bot.config import Settings, settings_from_mapping
+from bot.config import Settings, load_settings
 from bot.ingest import record_jira_issue
 from bot.metrics.handoffs import HandoffRules
 from bot.models import ChangeItem, JiraIssue
@@ -20,21 +21,7 @@ from bot.store import Store
 
 LABEL = "research-handoff"
 DEMO_CHANNEL = "C0DEMO0001"  # the demo's #research-leads channel
-DEMO_CONFIG = {
-    "timezone": "Europe/London",
-    "jira": {"jql": "project in (VIS, NLP, RL)", "handoff_sla_workdays": 3},
-    "team": [
-        {"name": "vision", "members": ["U0VIS0001", "U0VIS0002"], "jira_projects": ["VIS"]},
-        {"name": "language", "members": ["U0NLP0001", "U0NLP0002"], "jira_projects": ["NLP"]},
-        {"name": "reinforcement", "members": ["U0RL00001"], "jira_projects": ["RL"]},
-    ],
-    "streams": {"research": ["*-experiments", "*-research"], "engineering": ["*-serving", "*-pipeline"]},
-    "focus": {
-        "researchers": ["U0VIS0001", "U0VIS0002", "U0NLP0001", "U0NLP0002", "U0RL00001"],
-        "leads": ["U0VIS0001"],
-    },
-    "digest": [{"channel": DEMO_CHANNEL, "schedule": "mon 09:00", "chart": True}],
-}
+DEMO_CONFIG = Path(__file__).with_name("demo.toml")  # the demo's own bridge.toml
 PROJECTS = {
     "VIS": ["Distil ViT-L detector", "Segment-anything fine-tune", "Depth model for robots", "OCR on receipts"],
     "NLP": ["Retrieval re-ranker", "Summariser eval harness", "Tokenizer for code", "Toxicity classifier v3"],
@@ -46,7 +33,8 @@ ENGINEERS = [("Femi Adeyemi", "femi@demo.example"), ("Gus Lind", "gus@demo.examp
 
 
 def demo_settings(environ: dict | None = None) -> Settings:
-    return settings_from_mapping(DEMO_CONFIG, environ or {})
+    """The demo organisation's settings, from `demo.toml` (no credentials)."""
+    return load_settings(environ or {}, DEMO_CONFIG)
 
 
 @dataclass

@@ -259,7 +259,7 @@ def pipeline_detail_text(detail: PipelineDetail, tz: ZoneInfo, limit: int = 10) 
 
 def demo_pipelines_text(store: Store, settings: Settings, now: datetime) -> str:
     """What the demo prints: `/pipelines`, the detail of the worst pipeline, and delivery."""
-    queries = PipelineQueries(store, settings, is_model=lambda target: target in MODELS)
+    queries = PipelineQueries(store, settings)
     overview = queries.overview(now)
     parts = ["/pipelines", pipelines_text(overview)]
     if overview.week:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Sequence
+from typing import Sequence
 
 from bot.config import Settings
 from bot.metrics.delivery import DeliveryMetrics, delivery_by_target, delivery_metrics
@@ -81,10 +81,11 @@ class PipelineDetail:
 class PipelineQueries:
     """Read side of pipelines and delivery, bound to a store and the settings."""
 
-    def __init__(self, store: Store, settings: Settings, is_model: Callable[[str], bool] | None = None):
+    def __init__(self, store: Store, settings: Settings):
         self.store = store
         self.settings = settings
-        self.is_model = is_model  # which deployment targets are models (default: all)
+        # Which deployment targets are models ([delivery] model_targets; without it, all).
+        self.is_model = settings.delivery.is_model if settings.delivery.model_targets else None
 
     # -- reliability -----------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -16,6 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.clock import Clock, utc_now
 from bot.config import ConfigError, Settings
+from bot.connectivity import slack_auth_hint, slack_unreachable
 from bot.handoffs import HandoffQueries
 from bot.priority import IngestActivity
 from bot.slack import commands, focus_commands, home, pipeline_commands
@@ -26,6 +28,9 @@ from bot.store import Store
 # Bolt and the Web API clients log request and response bodies at DEBUG: this logger stays at
 # INFO even with -v (bot.logs), so a key in a message never reaches a log line.
 log = logging.getLogger("bot.slack.sdk")
+# Bolt reads SLACK_BOT_TOKEN from the environment even when handed a client built with that
+# same token, then warns that it will not use it: a warning about nothing, on every start.
+log.addFilter(lambda record: "`token` will be unused" not in record.getMessage())
 
 
 def web_client(settings: Settings) -> WebClient:
@@ -60,16 +65,15 @@ def create_app(settings: Settings, store: Store, clock: Clock = utc_now,
     if not settings.slack_configured:
         raise ConfigError(["SLACK_BOT_TOKEN/SLACK_SIGNING_SECRET: both set to run the Slack app"])
     listeners = BoundedListenerExecutor(activity)
-    app = App(
-        client=web_client(settings),
-        signing_secret=settings.slack_signing_secret,
-        # Requests are verified on their raw bytes before Bolt sees them (bot.slack.gate),
-        # which hands Bolt the parsed body; Socket Mode traffic is Slack's own connection.
-        request_verification_enabled=False,
-        process_before_response=False,
-        listener_executor=listeners,
-        logger=log,
-    )
+    client = web_client(settings)
+    try:
+        client.auth_test()  # a wrong or revoked token, or no way to Slack, stops start-up here
+    except SlackApiError as exc:
+        raise ConfigError([f"SLACK_BOT_TOKEN: Slack answered {exc.response.get('error')} to auth.test;"
+                           f" {slack_auth_hint(exc)}"]) from None
+    except OSError as exc:  # URLError, timeouts, refused connections
+        raise ConfigError([f"SLACK_API_URL: {slack_unreachable(settings, exc)}"]) from None
+    app = _bolt_app(settings, client, listeners)
     app.middleware(shed_when_full(listeners))
     queries = HandoffQueries(store, settings)
 
@@ -82,6 +86,20 @@ def create_app(settings: Settings, store: Store, clock: Clock = utc_now,
     pipeline_commands.register(app, store, settings, clock)
     app.error(on_error)
     return app
+
+
+def _bolt_app(settings: Settings, client: WebClient, listeners: BoundedListenerExecutor) -> App:
+    return App(
+        client=client,
+        token_verification_enabled=False,  # create_app called auth.test already
+        signing_secret=settings.slack_signing_secret,
+        # Requests are verified on their raw bytes before Bolt sees them (bot.slack.gate),
+        # which hands Bolt the parsed body; Socket Mode traffic is Slack's own connection.
+        request_verification_enabled=False,
+        process_before_response=False,
+        listener_executor=listeners,
+        logger=log,
+    )
 
 
 def socket_mode_handler(app: App, settings: Settings, **kwargs: Any) -> SocketModeHandler:
