@@ -36,11 +36,17 @@ def _store(settings: Settings, db: str | None = None, existing: bool = False) ->
         raise click.ClickException(
             f"BRIDGE_DB: no database at {path}; `research-bridge serve` or `sync jira` creates it, "
             "or point BRIDGE_DB or --db at an existing one (e.g. --db demo.db after `research-bridge demo`)")
+    return open_database(path, "--db" if db else "BRIDGE_DB")
+
+
+def open_database(path: str, source: str) -> Store:
+    """`Store(path)`, or one line naming `source` when SQLite cannot use the file."""
     try:
         return Store(path)
+    except sqlite3.OperationalError as exc:  # a folder that does not exist, no permission, a full disk
+        raise click.ClickException(f"{source}: cannot open {path} ({exc})") from None
     except sqlite3.DatabaseError as exc:
-        raise click.ClickException(f"{'--db' if db else 'BRIDGE_DB'}: {path} is not a Research Bridge database"
-                                   f" (SQLite: {exc})") from None
+        raise click.ClickException(f"{source}: {path} is not a Research Bridge database (SQLite: {exc})") from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,7 +92,13 @@ def config() -> None:
 def config_check(ctx: click.Context, offline: bool) -> None:
     """Validate settings, then check Slack (auth.test), Jira (server info) and each digest
     channel (conversations.info: it exists, is not archived, the bot is a member)."""
-    from bot.connectivity import FAILED, OK, check_digest_channels, check_jira, check_slack
+    from bot.connectivity import (
+        FAILED,
+        OK,
+        check_digest_channels,
+        check_jira,
+        check_slack,
+    )
 
     settings = _settings(ctx)
     if settings.config_found:
@@ -182,6 +194,9 @@ def jobs_run(ctx: click.Context, name: str) -> None:
     jobs = all_jobs(settings)
     if name not in jobs:
         raise click.BadParameter(f"unknown job {name!r}; jobs: {', '.join(jobs)}", param_hint="NAME")
+    from slack_sdk.errors import SlackApiError
+
+    from bot.connectivity import slack_auth_hint, slack_unreachable
     from bot.sources.airflow import AirflowSyncError
     from bot.sources.jira import JiraSyncError
 
@@ -189,6 +204,11 @@ def jobs_run(ctx: click.Context, name: str) -> None:
         click.echo(f"{name}: {run_job(name, Services(settings, _store(settings)))}")
     except (JiraSyncError, AirflowSyncError) as exc:  # already logged and recorded, without secrets
         raise click.ClickException(f"{name} failed: {exc}") from None
+    except SlackApiError as exc:
+        raise click.ClickException(f"{name} failed: Slack answered {exc.response.get('error')};"
+                                   f" {slack_auth_hint(exc)}") from None
+    except OSError as exc:  # a job that talks to Slack, with Slack out of reach
+        raise click.ClickException(f"{name} failed: {slack_unreachable(settings, exc)}") from None
 
 
 @cli.group()
@@ -235,7 +255,8 @@ cli.add_command(digest)
 
 @cli.command()
 @click.option("--db", default="demo.db", show_default=True, type=click.Path(dir_okay=False), help="SQLite file to (re)create.")
-@click.option("--issues", default=320, show_default=True, help="How many Jira issues to synthesise.")
+@click.option("--issues", default=320, show_default=True, type=click.IntRange(1, 100_000),
+              help="How many Jira issues to synthesise.")
 def demo(db: str, issues: int) -> None:
     """Build a synthetic org in a local SQLite file and print what Slack would show."""
     from bot.demo import DEMO_CONFIG, build_demo_org, demo_settings
@@ -245,9 +266,12 @@ def demo(db: str, issues: int) -> None:
     from bot.reports import open_handoffs_text, stats_text
 
     for suffix in ("", "-wal", "-shm"):
-        Path(db + suffix).unlink(missing_ok=True)
+        try:
+            Path(db + suffix).unlink(missing_ok=True)
+        except OSError as exc:
+            raise click.BadParameter(f"cannot replace {db + suffix}: {exc.strerror or exc}", param_hint="--db")
     settings = demo_settings()
-    store = Store(db)
+    store = open_database(db, "--db")
     now = utc_now()
     with click.progressbar(length=issues, label="Building a synthetic org", show_pos=True) as bar:
         build_demo_org(store, now, issues=issues, progress=lambda n: bar.update(1))

@@ -87,5 +87,8 @@ def write_chart(content: Digest, path: str) -> str:
     png = digest_chart(content)
     if png is None:
         return "no chart: nothing to draw for these weeks (or chart = false)"
-    Path(path).write_bytes(png)
+    try:
+        Path(path).write_bytes(png)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {path}: {exc.strerror or exc}", param_hint="--chart-file") from None
     return f"chart written to {path} ({len(png):,} bytes)"

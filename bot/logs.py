@@ -18,6 +18,7 @@ from typing import Iterable
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REDACTED = "[redacted]"
+MIN_SECRET_LENGTH = 8  # shorter values are not redacted: they would blank out ordinary words
 # Libraries whose DEBUG lines hold message bodies, response URLs or tokens.
 BODY_LOGGERS = ("slack_sdk", "slack_bolt", "bot.slack.sdk")
 
@@ -29,7 +30,7 @@ _secrets: set[str] = set()
 def register_secrets(values: Iterable[str | None]) -> None:
     """Redact these values wherever they would appear in a log line (short values are
     ignored: a secret of a few characters would blank out ordinary words)."""
-    _secrets.update(v for v in values if v and len(v) >= 8)
+    _secrets.update(v for v in values if v and len(v) >= MIN_SECRET_LENGTH)
 
 
 def redact(text: str) -> str:

@@ -179,6 +179,7 @@ def test_a_file_that_is_not_a_database_is_named(here):
     (("digest", "--channel", "general"), "'general' is not a channel ID"),
     (("digest", "--channel", "C0123ABCD", "--week", "2026-W99"), "--week"),
     (("keys", "create", "--slack-user", "alice"), "--slack-user"),
+    (("demo", "--issues", "-3"), "--issues"),
     (("jobs", "run", "nope"), "unknown job 'nope'"),
     (("sync", "jira"), "JIRA_URL is not set"),
     (("sync", "jira", "--since", "yesterday"), "--since"),
@@ -248,3 +249,22 @@ def test_starting_the_slack_app_warns_about_nothing(here, monkeypatch, caplog):
             create_app(settings_from_mapping({}, env), Store(here / "b.db"))
         assert [c.method for c in slack.calls()] == ["auth.test"]  # once, not once more by Bolt
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
+
+
+def test_files_that_cannot_be_written_are_named(here):
+    result = run("demo", "--db", str(here / "missing-folder" / "demo.db"))
+    assert result.exit_code == 1 and "--db: cannot open" in result.output
+    assert run("demo", "--db", "demo.db", "--issues", "40").exit_code == 0
+    result = run("--config", "demo.toml", "digest", "--channel", "C0DEMO0001", "--dry-run", "--db", "demo.db",
+                 "--chart-file", str(here / "missing-folder" / "chart.png"))
+    assert result.exit_code == 2 and "--chart-file" in result.output and "cannot write" in result.output
+
+
+def test_a_job_that_needs_slack_says_it_cannot_reach_it(here, monkeypatch):
+    assert run("demo", "--db", "demo.db", "--issues", "40").exit_code == 0  # Jira users with e-mails to link
+    for name, value in {"SLACK_BOT_TOKEN": "xoxb-anything", "SLACK_SIGNING_SECRET": "secret",
+                        "SLACK_API_URL": "http://127.0.0.1:9/api/", "BRIDGE_DB": "demo.db"}.items():
+        monkeypatch.setenv(name, value)
+    result = run("jobs", "run", "link-users")
+    assert result.exit_code == 1
+    assert "link-users failed: cannot reach Slack at http://127.0.0.1:9/api/" in result.output

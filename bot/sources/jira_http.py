@@ -21,6 +21,7 @@ from jira import JIRA, JIRAError
 from requests.adapters import HTTPAdapter
 
 from bot.config import Settings
+from bot.logs import MIN_SECRET_LENGTH
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,8 @@ def describe_error(exc: BaseException, secrets: Sequence[str] = ()) -> str:
     else:
         text = f"{type(exc).__name__}: {exc}"[:500]
     for secret in secrets:
-        text = text.replace(secret, "***")
+        if len(secret) >= MIN_SECRET_LENGTH:  # a one-letter "secret" would blank out words
+            text = text.replace(secret, "***")
     return text
 
 
