@@ -18,6 +18,7 @@ from bot.sources.github import make_router as github_router
 from bot.sources.gitlab import make_router as gitlab_router
 from bot.sources.heartbeats import make_router as heartbeats_router
 from bot.sources.jira_webhook import make_router as jira_router
+from bot.sources.wakatime_read import make_router as wakatime_read_router
 from bot.store import Store
 
 SWITCH_INTERVAL = 0.001  # seconds a thread may hold the interpreter while others wait
@@ -81,6 +82,7 @@ def create_web_app(
 
     app.include_router(jira_router(store, settings, clock))
     app.include_router(heartbeats_router(store, settings, clock))
+    app.include_router(wakatime_read_router(store, settings, clock))
     app.include_router(github_router(store, settings, clock))
     app.include_router(gitlab_router(store, settings, clock))
     app.include_router(ingest_api_router(store, settings, clock))

@@ -48,11 +48,13 @@ SINGLE_PATHS = (
     "/api/heartbeats",
     "/api/v1/heartbeats",
     "/api/compat/wakatime/v1/users/current/heartbeats",
+    "/api/users/current/heartbeats",  # where wakatime-cli posts when api_url ends in /api/heartbeat(s)
 )
 BULK_PATHS = (
     "/api/v1/users/current/heartbeats.bulk",
     "/api/v1/heartbeats.bulk",
     "/api/compat/wakatime/v1/users/current/heartbeats.bulk",
+    "/api/users/current/heartbeats.bulk",
 )
 
 
@@ -211,6 +213,19 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
 
 
+async def request_user(store: Store, request: Request) -> str | JSONResponse:
+    """The Slack user of the active key a request carries, or the 401 to answer (with
+    WWW-Authenticate) for a missing, unknown or revoked key. Every WakaTime endpoint uses it."""
+    authorization = request.headers.get("authorization")
+    query_key = request.query_params.get("api_key")
+    if not authorization and not query_key:
+        return _error(401, "missing API key: send Authorization: Basic base64(api_key) or ?api_key=")
+    user = await run_in_threadpool(authenticate, store, authorization, query_key)
+    if user is None:
+        return _error(401, "invalid or revoked API key")
+    return user
+
+
 def _optional_text(description: str | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": ["string", "null"], "maxLength": MAX_TEXT_CHARS}
     return {**schema, "description": description} if description else schema
@@ -268,13 +283,9 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
     max_age = settings.focus.heartbeat_retention_days * 86400.0
 
     async def ingest(request: Request, bulk_path: bool) -> JSONResponse:
-        authorization = request.headers.get("authorization")
-        query_key = request.query_params.get("api_key")
-        if not authorization and not query_key:
-            return _error(401, "missing API key: send Authorization: Basic base64(api_key) or ?api_key=")
-        user = await run_in_threadpool(authenticate, store, authorization, query_key)
-        if user is None:
-            return _error(401, "invalid or revoked API key")
+        user = await request_user(store, request)
+        if isinstance(user, JSONResponse):
+            return user
         try:
             payload = decode_json(await request.body(), check_unicode=False)  # checked per heartbeat
         except PayloadError as exc:
