@@ -29,7 +29,9 @@ from bot.metrics.handoffs import HandoffRules, summarize
 from bot.metrics.reliability import summarize_windows
 from bot.metrics.workcal import WorkCalendar
 from bot.models import ChangeItem, Deployment, FocusDay, Incident, JiraIssue, PipelineRun
+from bot.formatting import hours_minutes, line_cells, percent_change, points_change
 from bot.slack.blocks import to_dicts
+from bot.slack.charts import chart_series
 from bot.slack.digest_blocks import blocks_as_text, digest_blocks, digest_text
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
@@ -273,19 +275,24 @@ def test_the_oldest_still_waiting_at_the_weeks_end_with_their_owners(seeded: Sto
                 local(11, 16) - local(11, 10, 9), local(11, 16) - local(11, 12, 16)]
     assert section.oldest_waits == pytest.approx([(e - EDGE).total_seconds() for e in expected])
     assert round(section.oldest_waits[0]) == (26 * 24 + 15) * H
+    # and in business time (09:00-18:00 on weekdays): NLP-0 8 h on Tue 20 Oct and 18 workdays
+    # after, VIS-2 the whole week, VIS-4 from Tuesday 09:00, NLP-2 2 h on Thursday and Friday
+    assert section.oldest_business_waits == pytest.approx([(8 + 18 * 9) * H, 5 * 9 * H, 4 * 9 * H, 11 * H])
     # Ana through [jira] user_map, Ben through a store link (e-mail case ignored), Cat unlinked
     assert section.owners == (None, None, "U0ANA", "U0BEN")
     [text] = [t for t in texts(render(settings, build_digest(seeded, settings, digest, WEEK))) if "Oldest" in t]
+    # the waits in the section's unit (business days, as /handoffs shows them) with the calendar
+    # time beside, and which three are the "3 over the 3-workday SLA" of the line above
     assert text.splitlines() == [
         "*Oldest still waiting*",
-        ("• *<https://jira.example.com/browse/NLP-0|NLP-0>* Handoff NLP-0 — waiting 26d 15h · owner unassigned"
-         " · from Rae Searcher"),
-        ("• *<https://jira.example.com/browse/VIS-2|VIS-2>* Handoff VIS-2 — waiting 7d 0h · owner Cat Moss"
-         " · from Rae Searcher"),
-        ("• *<https://jira.example.com/browse/VIS-4|VIS-4>* Handoff VIS-4 — waiting 5d 15h · owner <@U0ANA>"
-         " · from Rae Searcher"),
-        ("• *<https://jira.example.com/browse/NLP-2|NLP-2>* Handoff NLP-2 — waiting 3d 8h · owner <@U0BEN>"
-         " · from Rae Searcher"),
+        ("• *<https://jira.example.com/browse/NLP-0|NLP-0>* Handoff NLP-0 — waiting 18.9 bd (26d 15h), over the SLA"
+         " · owner unassigned · from Rae Searcher"),
+        ("• *<https://jira.example.com/browse/VIS-2|VIS-2>* Handoff VIS-2 — waiting 5.0 bd (7d 0h), over the SLA"
+         " · owner Cat Moss · from Rae Searcher"),
+        ("• *<https://jira.example.com/browse/VIS-4|VIS-4>* Handoff VIS-4 — waiting 4.0 bd (5d 15h), over the SLA"
+         " · owner <@U0ANA> · from Rae Searcher"),
+        ("• *<https://jira.example.com/browse/NLP-2|NLP-2>* Handoff NLP-2 — waiting 1.2 bd (3d 8h)"
+         " · owner <@U0BEN> · from Rae Searcher"),
     ]
 
 
@@ -355,11 +362,61 @@ def test_the_chart_history_ends_with_the_weeks_figures(seeded: Store):
     points = built.history.points
     assert [pt.week for pt in points] == [f"2026-W{n}" for n in range(39, 47)]
     last, before = points[-1], points[-2]
-    assert last.handoff_median_wait_days == pytest.approx(built.handoffs.current.median_wait_seconds / 86400)
-    assert last.focus_hours_per_day == pytest.approx(50 / 15)
+    # business waits, as the text prints them: VIS-1 37 and VIS-3 19 business hours
+    assert last.handoff_median_business_wait_seconds == built.handoffs.current.median_business_wait_seconds
+    assert last.handoff_median_business_wait_seconds == (37 + 19) / 2 * H
+    assert last.handoff_p90_business_wait_seconds == built.handoffs.current.p90_business_wait_seconds
+    assert before.handoff_median_business_wait_seconds == built.handoffs.previous.median_business_wait_seconds
+    assert built.history.seconds_per_workday == WorkCalendar.from_settings(settings).seconds_per_workday == 9 * H
+    assert last.focus_seconds_per_day == pytest.approx(50 / 15 * H)
     assert (last.pipeline_reliability, before.pipeline_reliability) == (0.8, 0.5)
-    assert points[0].focus_hours_per_day is None and points[0].pipeline_reliability is None
+    assert points[0].focus_seconds_per_day is None and points[0].pipeline_reliability is None
     assert built.history.panels == ("handoffs", "focus", "pipelines")
+
+
+def test_the_chart_draws_the_figures_each_weeks_digest_prints(seeded: Store):
+    """The chart's series (what `bot.slack.charts` draws) are, week by week, the figures the
+    digest of that week gives: business-day waits as its text prints them (never calendar
+    days), focus per workday, reliability in percent; None (a gap) where a week had none."""
+    settings, digest = org()
+    per_day = WorkCalendar.from_settings(settings).seconds_per_workday
+    built = build_digest(seeded, settings, digest, WEEK)
+    panels = {p.name: p for p in chart_series(built.history)}
+    assert [p.title for p in panels.values()] == ["Handoff wait, business days (median, p90)",
+                                                  "Focus Time, hours per workday", "Pipeline reliability, %"]
+    median, p90 = panels["handoffs"].series
+    [focus], [share] = panels["focus"].series, panels["pipelines"].series
+    weeks = [pt.week for pt in built.history.points]
+
+    def days(seconds: float | None) -> float | None:
+        return None if seconds is None else seconds / per_day
+
+    for i, label in enumerate(weeks):
+        own = build_digest(seeded, settings, replace(digest, chart=False), week_named(label, TZ))
+        c = own.handoffs.current
+        assert median.values[i] == days(c.median_business_wait_seconds), label
+        assert p90.values[i] == days(c.p90_business_wait_seconds), label
+        average = own.focus.overall.current.average_focus_seconds
+        assert focus.values[i] == (None if average is None else average / 3600), label
+        pooled = own.pipelines.overall.reliability
+        assert share.values[i] == (None if pooled is None else pytest.approx(pooled * 100)), label
+        if c.median_business_wait_seconds is not None:  # and the text of that week prints them
+            text = "\n".join(texts(render(settings, own)))
+            assert f"Wait for pick-up: median {median.values[i]:.1f} bd" in text, label
+            assert f" · p90 {p90.values[i]:.1f} bd" in text, label
+    # weeks without a pick-up, focus data or runs are gaps, not zeros
+    assert median.values[:6] == (None,) * 6 and focus.values[:6] == (None,) * 6
+    assert 0.0 not in median.values + p90.values + focus.values + share.values
+
+    # this week's figures, as the digest's text prints them and the legend repeats them
+    text = "\n".join(texts(render(settings, built)))
+    assert (median.current, p90.current, focus.current, share.current) == ("3.1 bd", "3.9 bd", "3h 20m", "80%")
+    assert (f"Wait for pick-up: median {median.current} (last week {median.values[-2]:.1f} bd)"
+            f" · p90 {p90.current} (last week {p90.values[-2]:.1f} bd)") in text
+    assert f"*All teams*: *{focus.current} a day*" in text and f"reliability *{share.current}*" in text
+    assert median.values[-1] == pytest.approx(28 / 9)  # (37 + 19) / 2 business hours, 9-hour days
+    # not the calendar days the chart used to draw (2.5 days VIS-3 and 6 days VIS-1 apart: 4.2)
+    assert built.handoffs.current.median_wait_seconds / 86400 == pytest.approx(4.21, abs=0.01)
 
 
 def test_the_rendered_digest_reads_the_figures(seeded: Store):
@@ -380,10 +437,13 @@ def test_the_rendered_digest_reads_the_figures(seeded: Store):
         "• *vision*: 2 requested · 2 picked up · median wait 3.1 bd · 2 waiting",
     ]
     assert focus[0].splitlines() == [
-        ":brain: *Research Focus Time* (team averages per workday; the line is 3 h)",
-        "*All teams*: *3.3 h/day* (last week 2.7 h) · 2 of 4 with IDE data below the line · research 59% / engineering 41%",
-        "• vision: *3.1 h/day* (last week 2.5 h) · 1 of 2 with IDE data below the line · research 78% / engineering 22%",
-        "• nlp: *3.6 h/day* (last week 3.0 h) · 1 of 2 with IDE data below the line · research 40% / engineering 60%",
+        ":brain: *Research Focus Time* (team averages per workday; the line is 3h)",
+        ("*All teams*: *3h 20m a day* (last week 2h 40m) · 2 of 4 with IDE data below the line"
+         " · research 59% / engineering 41%"),
+        ("• vision: *3h 7m a day* (last week 2h 30m) · 1 of 2 with IDE data below the line"
+         " · research 78% / engineering 22%"),
+        ("• nlp: *3h 34m a day* (last week 3h 0m) · 1 of 2 with IDE data below the line"
+         " · research 40% / engineering 60%"),
     ]
     assert pipelines[0].splitlines() == [
         (":gear: *Pipelines*: reliability *80%* ↑ 30 pts (last week 50%) · 6 runs, 1 failed, 1 cancelled"
@@ -534,11 +594,12 @@ def test_blocks_as_text_shows_links_as_label_and_url_without_bold(seeded: Store)
     lines = text.splitlines()
     assert lines[:3] == ["Weekly digest · 2026-W46", "=" * len("Weekly digest · 2026-W46"),
                          "  9–15 Nov 2026 (Europe/Berlin) · all teams"]
-    assert "• VIS-4 (https://jira.example.com/browse/VIS-4) Handoff VIS-4 — waiting 5d 15h · owner @U0ANA" \
-           " · from Rae Searcher" in lines
+    assert "• VIS-4 (https://jira.example.com/browse/VIS-4) Handoff VIS-4 — waiting 4.0 bd (5d 15h), over the SLA" \
+           " · owner @U0ANA · from Rae Searcher" in lines
     assert "• train (https://ci.example.com/train/r3/1) 75% ↑ 75 pts · 4 runs, 1 failed · 1 failed run in a row" \
            in lines
-    assert "All teams: 3.3 h/day (last week 2.7 h) · 2 of 4 with IDE data below the line · research 59% / engineering 41%" in lines
+    assert ("All teams: 3h 20m a day (last week 2h 40m) · 2 of 4 with IDE data below the line"
+            " · research 59% / engineering 41%") in lines
     assert "Research handoffs" in lines and "-" * 72 in lines
     assert "*" not in text and "<" not in text and ":handshake:" not in text and "`" not in text
 
@@ -549,7 +610,7 @@ def test_blocks_as_text_shows_links_as_label_and_url_without_bold(seeded: Store)
 def test_a_one_team_digest_labels_focus_with_the_team(seeded: Store):
     settings, digest = org(teams=["nlp"], sections=["focus"], chart=False)
     focus = "\n".join(texts(render(settings, build_digest(seeded, settings, digest, WEEK))))
-    assert "*nlp*: *3.6 h/day*" in focus and "All teams" not in focus
+    assert "*nlp*: *3h 34m a day*" in focus and "All teams" not in focus
 
 
 def test_a_week_across_new_year_names_both_years(tmp_path):
@@ -585,3 +646,112 @@ def test_a_digest_channel_must_be_a_channel_id():
 
     with pytest.raises(ConfigError, match=r"digest\[0\].channel: expected a channel ID"):
         settings_from_mapping({"digest": [{"channel": "U0123ABCD"}]}, {})
+
+
+# -- display rules (bot.formatting): figures that agree with the decisions ---------------------------
+
+
+def test_hours_and_minutes_never_round_across_the_line():
+    assert hours_minutes(2.96 * H) == "2h 57m"  # below the 3 h line: never "3.0 h"
+    assert hours_minutes(3 * H - 0.1) == "2h 59m"
+    assert hours_minutes(3 * H) == "3h 0m"  # on the line is not below it
+    assert hours_minutes((2 * 60 + 53) * 60) == "2h 53m" and hours_minutes((3 * 60 + 6) * 60) == "3h 6m"
+    assert hours_minutes(50 / 15 * H) == "3h 20m" and hours_minutes(45 * 60 + 59) == "45m"
+    assert hours_minutes(None) == "—" and hours_minutes(0) == "0m" and hours_minutes(-5) == "0m"
+    line = 3 * H
+    for seconds in [line + d for d in (-3600, -61, -60, -59, -1, -0.001, 0, 0.001, 59, 60, 3600)]:
+        h, m = re.fullmatch(r"(?:(\d+)h )?(\d+)m", hours_minutes(seconds)).groups()
+        printed = int(h or 0) * 60 + int(m)
+        assert (printed < 180) == (seconds < line), seconds  # printed under the line iff it is under
+
+
+def test_bar_cells_never_fill_across_the_line():
+    """At a 3 h line after 6 cells (half an hour a cell), rounding drew 2 h 53 m and 3 h 6 m as
+    the same six cells; cut, 2 h 53 m stays under the line."""
+    line = 3 * H
+    assert line_cells((2 * 60 + 53) * 60, line, 6) == 5
+    assert line_cells((3 * 60 + 6) * 60, line, 6) == 6
+    assert line_cells(line, line, 6) == 6 and line_cells(line - 1, line, 6) == 5
+    assert line_cells(10 * H, line, 6) == 12 and line_cells(0, line, 6) == 0 and line_cells(H, 0, 6) == 0
+    for minutes in range(0, 400, 7):
+        assert (line_cells(minutes * 60, line, 6) < 6) == (minutes * 60 < line), minutes
+
+
+def test_a_team_just_under_the_line_reads_under_it(tmp_path):
+    """2.96 h a day is below the 3 h line, so the digest says 2h 57m, not 3.0 h beside
+    '1 of 1 below the line'; 2 h 53 m and 3 h 6 m read apart."""
+    store = Store(tmp_path / "b.db")
+    focus_days(store, "U0ANA", workdays(date(2026, 11, 9)), 2.96, 2, 0.96)
+    focus_days(store, "U0ANA", workdays(date(2026, 11, 2)), 3.1, 2, 1.1)
+    focus_days(store, "U0DAN", workdays(date(2026, 11, 9)), 2 + 53 / 60, 1, 1 + 53 / 60)
+    settings, digest = org(sections=["focus"], chart=False)
+    built = build_digest(store, settings, digest, WEEK)
+    vision, nlp = built.focus.teams
+    assert vision.current.below_threshold == 1 and vision.current.average_focus_seconds < 3 * H
+    lines = texts(render(settings, built))[2].splitlines()
+    assert "• vision: *2h 57m a day* (last week 3h 6m) · 1 of 1 with IDE data below the line" in lines[2]
+    assert "• nlp: *2h 53m a day* · 1 of 1 with IDE data below the line" in lines[3]  # no "(last week —)"
+    assert "3.0 h" not in "\n".join(lines)
+    assert lines[1].startswith("*All teams*: *2h 55m a day* (last week 3h 6m) · 2 of 2 with IDE data below")
+    assert digest_text(built, WorkCalendar.from_settings(settings)) == "Weekly digest 2026-W46: focus 2h 55m a day"
+
+
+def test_trend_points_are_singular_for_one():
+    assert points_change(0.01) == "↑ 1 pt" and points_change(-0.01) == "↓ 1 pt"
+    assert points_change(0.02) == "↑ 2 pts" and points_change(-0.2333) == "↓ 23 pts"
+    assert points_change(0.0) == "→" and points_change(0.004) == "→" and points_change(-0.004) == "→"
+    assert points_change(0.005) == "↑ 1 pt"  # half a point: never "↑ 0 pts"
+    assert points_change(None) == ""
+    # beside last week's figure, the change is the one between the two figures as printed
+    assert percent_change(0.906, 0.914) == "→"  # 91% and 91%, not "↓ 1 pt"
+    assert percent_change(0.904, 0.916) == "↓ 2 pts"  # 90% and 92%, not "↓ 1 pt"
+    assert percent_change(0.91, 0.9) == "↑ 1 pt" and percent_change(None, 0.9) == ""
+
+
+def test_a_one_point_change_in_the_digest_reads_one_pt(tmp_path):
+    """W45 10 of 11 runs succeeded (91%), W46 9 of 10 (90%): one point down, said once."""
+    store = Store(tmp_path / "b.db")
+    store.save_pipeline_runs(
+        [run("train", f"p{i}", "failed" if i == 0 else "success", local(11, 3, 10) + timedelta(hours=i))
+         for i in range(11)]
+        + [run("train", f"c{i}", "failed" if i == 0 else "success", local(11, 10, 10) + timedelta(hours=i))
+           for i in range(10)])
+    settings, digest = org(sections=["pipelines"], chart=False)
+    [head] = [t for t in texts(render(settings, build_digest(store, settings, digest, WEEK))) if "Pipelines" in t]
+    assert head.splitlines()[0].startswith(":gear: *Pipelines*: reliability *90%* ↓ 1 pt (last week 91%)")
+    assert "• *<https://ci.example.com/train/c9/1|train>* 90% ↓ 1 pt · 10 runs, 1 failed" in head
+    assert "pts" not in head
+
+
+def test_nothing_to_compare_is_left_unsaid(seeded: Store):
+    """No '—' figures read out: no pick-up this week, no commit times, no incidents, one
+    deployment (singular), no runs or focus data the week before."""
+    settings, digest = org(teams=["NLP"])
+    w46 = build_digest(seeded, settings, digest, WEEK)
+    text = "\n".join(texts(render(settings, w46)))
+    assert "Wait for pick-up: none picked up this week\n" in text and "median —" not in text
+    assert digest_text(w46, WorkCalendar.from_settings(settings)).startswith(
+        "Weekly digest 2026-W46: 2 handoffs requested, 2 waiting · ")
+    w47 = build_digest(seeded, settings, digest, week_named("2026-W47", TZ))
+    delivery = parts(render(settings, w47))[-1][0].splitlines()
+    assert delivery == [  # d5 at Mon 16 Nov 00:10 has no commit time
+        ":rocket: *ML delivery*: 1 (−2) production deployment on 1 day",
+        "Lead time (commit → production): no commit times this week (last week median 5h 0m)",
+        "Change failure rate 0% (last week 50%) · rollbacks 0 (model rollback rate 0%)",
+        "No incidents",
+    ]
+    assert digest_text(w47, WorkCalendar.from_settings(settings)).endswith(" · 1 production deployment")
+
+
+def test_a_first_week_reads_without_last_week(tmp_path):
+    """Runs and focus data only this week: no '(last week —)'."""
+    store = Store(tmp_path / "b.db")
+    store.save_pipeline_runs([run("train", "r1", "success", local(11, 10, 10)),
+                              run("train", "r2", "failed", local(11, 11, 10))])
+    focus_days(store, "U0ANA", workdays(date(2026, 11, 9)), 3.5, 2, 1.5)
+    settings, digest = org(sections=["focus", "pipelines"], chart=False)
+    blocks = render(settings, build_digest(store, settings, digest, WEEK))
+    text = "\n".join(texts(blocks))
+    assert ":gear: *Pipelines*: reliability *50%* · 2 runs, 1 failed across 1 pipeline" in text
+    assert "*All teams*: *3h 30m a day* · 0 of 1 with IDE data below the line" in text
+    assert "last week" not in text and "—" not in text

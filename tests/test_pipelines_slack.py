@@ -317,3 +317,27 @@ def test_names_are_escaped_in_the_notification_text_too(fake: FakeSlack, tmp_pat
             posted = b.fake.response_to(response_url).body
             assert "<!" not in posted["text"] and "<@" not in posted["text"], posted["text"]
             assert "&lt;!channel&gt;" in posted["text"] or "&lt;!here&gt;" in posted["text"]
+
+
+def test_a_change_of_one_point_is_one_pt() -> None:
+    assert pb.trend_arrow(0.01) == "↑ 1 pt" and pb.trend_arrow(-0.01) == "↓ 1 pt"
+    assert pb.trend_arrow(0.02) == "↑ 2 pts" and pb.trend_arrow(-0.02) == "↓ 2 pts"
+    assert pb.trend_arrow(0.0) == "→"
+    assert pb.trend_arrow(0.005) == "↑ 1 pt" and pb.trend_arrow(-0.005) == "↓ 1 pt"  # half a point, never "0 pts"
+    assert pb.trend_arrow(0.0149) == "↑ 1 pt" and pb.trend_arrow(0.015) == "↑ 2 pts"
+
+
+def test_pipelines_reads_a_one_point_change_as_1_pt(tmp_path) -> None:
+    """7 days: 49 of 50 succeeded (98%); the 7 days before: 97 of 100 (97%)."""
+    store = Store(tmp_path / "pt.db")
+    store.save_pipeline_runs(
+        [run("steady", "api", f"n{i}", "failed" if i == 0 else "success", 0.1 + i * 0.13) for i in range(50)]
+        + [run("steady", "api", f"b{i}", "failed" if i < 3 else "success", 7.05 + i * 0.065) for i in range(100)])
+    queries = PipelineQueries(store, settings_from_mapping({}, {}))
+    overview = queries.overview(NOW)
+    text = joined([b.to_dict() for b in pb.overview_blocks(overview)])
+    assert "\n7 days *98%* ↑ 1 pt · 50 runs, 1 failed\n" in text
+    assert "pts" not in text
+    detail = queries.detail("steady", NOW)
+    text = joined([b.to_dict() for b in pb.detail_blocks(detail, ZoneInfo("UTC"))])
+    assert "\n7 days *98%* ↑ 1 pt · 50 runs, 1 failed\n" in text

@@ -28,6 +28,7 @@ from bot.handoffs import HandoffQueries
 from bot.metrics.focus import TeamFocus, team_focus
 from bot.metrics.handoffs import HandoffStats, open_at, summarize, summarize_by_team
 from bot.metrics.reliability import overall
+from bot.metrics.workcal import WorkCalendar
 from bot.models import FocusDay, HandoffView
 from bot.pipelines import PipelineQueries
 from bot.store import Store
@@ -35,7 +36,6 @@ from bot.store import Store
 HISTORY_WEEKS = 8
 UTC = timezone.utc
 EDGE = timedelta(microseconds=1)  # a week is [start, end): events at the next Monday 00:00 are next week's
-DAY_SECONDS = 86400.0
 ALL_TEAMS, EVERYONE = "All teams", "Everyone"  # the overall line, with and without [[team]]s
 
 
@@ -58,7 +58,8 @@ def build_digest(store: Store, settings: Settings, digest: DigestSettings, week:
     if digest.chart:
         panels = tuple(p for p in ("handoffs", "focus", "pipelines") if p in sections)
         reliability = pipelines.pooled_between([w.start for w in weeks] + [week.end]) if "pipelines" in sections else None
-        history = _history(weeks, handoff_weeks, focus_weeks, reliability, settings.focus.threshold_hours, panels)
+        history = _history(weeks, handoff_weeks, focus_weeks, reliability, settings.focus.threshold_hours, panels,
+                           WorkCalendar.from_settings(settings).seconds_per_workday)
     return Digest(
         channel=digest.channel,
         name=digest.name,
@@ -98,6 +99,7 @@ def _handoff_weeks(store: Store, settings: Settings, digest: DigestSettings, wee
         previous=per_week[-2],
         oldest_open=tuple(oldest),
         oldest_waits=tuple((until - v.cycle.requested_at).total_seconds() for v in oldest),
+        oldest_business_waits=tuple(queries.calendar.business_seconds(v.cycle.requested_at, until) for v in oldest),
         owners=tuple(links.get((v.assignee_email or "").lower()) for v in oldest),
         teams=tuple(by_team.items()),
     )
@@ -185,7 +187,9 @@ def _pipeline_section(queries: PipelineQueries, week: Week) -> PipelineSection:
 
 def _history(weeks: Sequence[Week], handoffs: tuple[list[HandoffStats], HandoffSection] | None,
              focus: tuple[list[TeamFocus], FocusSection] | None, reliability: list | None,
-             threshold_hours: float, panels: tuple[str, ...]) -> History:
+             threshold_hours: float, panels: tuple[str, ...], seconds_per_workday: float) -> History:
+    """Each week's figures as the section computes them for its own digest: business waits
+    (as the text prints, never calendar ones), focus per person-day, pooled reliability."""
     points = []
     for i, week in enumerate(weeks):
         stats = handoffs[0][i] if handoffs else None
@@ -193,14 +197,9 @@ def _history(weeks: Sequence[Week], handoffs: tuple[list[HandoffStats], HandoffS
         pooled = reliability[i] if reliability else None
         points.append(WeekPoint(
             week=week.label,
-            handoff_median_wait_days=_days(stats.median_wait_seconds) if stats else None,
-            handoff_p90_wait_days=_days(stats.p90_wait_seconds) if stats else None,
-            focus_hours_per_day=(team.average_focus_seconds / 3600
-                                 if team and team.average_focus_seconds is not None else None),
+            handoff_median_business_wait_seconds=stats.median_business_wait_seconds if stats else None,
+            handoff_p90_business_wait_seconds=stats.p90_business_wait_seconds if stats else None,
+            focus_seconds_per_day=team.average_focus_seconds if team else None,
             pipeline_reliability=pooled.reliability if pooled else None,
         ))
-    return History(tuple(points), threshold_hours, panels)
-
-
-def _days(seconds: float | None) -> float | None:
-    return None if seconds is None else seconds / DAY_SECONDS
+    return History(tuple(points), threshold_hours, panels, seconds_per_workday)

@@ -30,6 +30,7 @@ class HandoffSection:
     previous: HandoffStats
     oldest_open: tuple[HandoffView, ...]  # open at the week's end, oldest request first
     oldest_waits: tuple[float, ...]  # their calendar waits at the week's end, seconds
+    oldest_business_waits: tuple[float, ...]  # the same waits in business seconds (the SLA's measure)
     owners: tuple[str | None, ...]  # Slack user ID of each one's assignee, when linked
     teams: tuple[tuple[str, HandoffStats], ...]  # per team (this week), by name
 
@@ -85,12 +86,13 @@ class DeliverySection:
 
 @dataclass(frozen=True)
 class WeekPoint:
-    """One week of the chart's trends (None: no data that week)."""
+    """One week of the chart's trends, in the units the digest's text prints them from (None:
+    no data that week, a gap in the chart, never a zero)."""
 
     week: str  # "2026-W47"
-    handoff_median_wait_days: float | None  # calendar days, handoffs picked up that week
-    handoff_p90_wait_days: float | None
-    focus_hours_per_day: float | None  # average over person-days with data
+    handoff_median_business_wait_seconds: float | None  # business seconds, handoffs picked up that week
+    handoff_p90_business_wait_seconds: float | None
+    focus_seconds_per_day: float | None  # average over person-days with data
     pipeline_reliability: float | None  # 0..1, final runs finished that week
 
 
@@ -101,6 +103,7 @@ class History:
     points: tuple[WeekPoint, ...]
     threshold_hours: float  # the Focus Time line (focus.threshold_hours)
     panels: tuple[str, ...]  # which of "handoffs", "focus", "pipelines" the chart draws
+    seconds_per_workday: float  # the business day the waits are counted in (work hours' length)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,9 @@ from typing import Sequence
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 
 from bot.digest.model import DeliverySection, Digest, FocusSection, HandoffSection, PipelineSection, TeamFocusWeek
-from bot.formatting import business_days, duration, percent
+from bot.formatting import business_days, duration, hours_minutes, percent, percent_change
+from bot.metrics.delivery import DeliveryMetrics
+from bot.metrics.handoffs import HandoffStats
 from bot.metrics.workcal import WorkCalendar
 from bot.slack.blocks import MAX_SUMMARY, _clip, _context, _fit, _header, _key_link, _pack_lines, _section, escape
 from bot.slack.pipeline_blocks import _link, counts, reliability, streak_text, trend_arrow
@@ -45,12 +47,21 @@ def count_change(current: int, previous: int) -> str:
     return f"{current:,} ({sign})"
 
 
-def _hours(seconds: float | None) -> str:
-    return "—" if seconds is None else f"{seconds / 3600:.1f} h"
-
-
 def _vs(current: str, previous: str) -> str:
     return current if previous == "—" else f"{current} (last week {previous})"
+
+
+def _wait_line(c: HandoffStats, p: HandoffStats, per_day: float) -> str:
+    """Median and p90 waits for pick-up against last week's; one clause when none was picked up."""
+    def bd(seconds: float | None) -> str:
+        return business_days(seconds, per_day)
+
+    if c.median_business_wait_seconds is None:
+        before = ("" if p.median_business_wait_seconds is None else
+                  f" (last week median {bd(p.median_business_wait_seconds)} · p90 {bd(p.p90_business_wait_seconds)})")
+        return "Wait for pick-up: none picked up this week" + before
+    return ("Wait for pick-up: median " + _vs(bd(c.median_business_wait_seconds), bd(p.median_business_wait_seconds))
+            + " · p90 " + _vs(bd(c.p90_business_wait_seconds), bd(p.p90_business_wait_seconds)))
 
 
 # -- sections ----------------------------------------------------------------------------------
@@ -67,21 +78,23 @@ def handoff_blocks(section: HandoffSection, calendar: WorkCalendar, sla_workdays
         f"Requested {count_change(c.requested, p.requested)} · picked up {count_change(c.picked_up, p.picked_up)}"
         f" · delivered {count_change(c.delivered, p.delivered)}"
         + (f" · withdrawn {c.withdrawn}" if c.withdrawn else ""),
-        "Wait for pick-up: median " + _vs(business_days(c.median_business_wait_seconds, per_day),
-                                          business_days(p.median_business_wait_seconds, per_day))
-        + " · p90 " + _vs(business_days(c.p90_business_wait_seconds, per_day),
-                          business_days(p.p90_business_wait_seconds, per_day)),
+        _wait_line(c, p, per_day),
         f"Still waiting at the week's end: *{c.open_now}*"
         + (f" · {c.sla_breaches} over the {sla_workdays:g}-workday SLA" if c.sla_breaches else ""),
     ]
     blocks: list[Block] = [_section("\n".join(lines))]
     if section.oldest_open:
         rows = []
-        for view, waited, owner in list(zip(section.oldest_open, section.oldest_waits, section.owners))[:MAX_ROWS]:
+        limit = sla_workdays * per_day
+        shown = list(zip(section.oldest_open, section.oldest_waits, section.oldest_business_waits,
+                         section.owners))[:MAX_ROWS]
+        for view, waited, business, owner in shown:
             who = f"<@{owner}>" if owner else (escape(view.assignee_name) if view.assignee_name else "unassigned")
             by = f" · from {escape(view.cycle.requested_by_name)}" if view.cycle.requested_by_name else ""
+            late = ", over the SLA" if business > limit else ""
             rows.append(f"• {_key_link(view.key, view.url)} {_clip(escape(view.summary), MAX_SUMMARY // 2)}"
-                        f" — waiting {duration(waited)} · owner {who}{by}")
+                        f" — waiting {business_days(business, per_day)} ({duration(waited)}){late}"
+                        f" · owner {who}{by}")
         more = len(section.oldest_open) - len(rows)
         if more > 0:
             rows.append(f"…and {more} more waiting (`/handoffs` lists them all)")
@@ -103,12 +116,12 @@ def _focus_line(name: str, week: TeamFocusWeek, threshold: float, bold: bool) ->
     share = c.research_share
     split = "" if share is None else f" · research {percent(share)} / engineering {percent(1 - share)}"
     below = f"{c.below_threshold} of {c.people_with_data} with IDE data below the line"
-    return (f"{label}: *{_hours(c.average_focus_seconds)}/day* "
-            f"(last week {_hours(p.average_focus_seconds)}) · {below}{split}")
+    return (f"{label}: " + _vs(f"*{hours_minutes(c.average_focus_seconds)} a day*",
+                                hours_minutes(p.average_focus_seconds)) + f" · {below}{split}")
 
 
 def focus_blocks(section: FocusSection) -> list[Block]:
-    line = f"{section.threshold_seconds / 3600:g} h"
+    line = f"{section.threshold_seconds / 3600:g}h"
     title = f":brain: *Research Focus Time* (team averages per workday; the line is {line})"
     if section.quiet:
         return [_section(":brain: *Research Focus Time*: a quiet week — no IDE data from the teams.")]
@@ -129,12 +142,12 @@ def pipeline_blocks(section: PipelineSection) -> list[Block]:
     if section.quiet:
         return [_section(f"{title}: a quiet week — no finished pipeline runs.")]
     o, p = section.overall, section.overall_previous
-    change = ""
-    if o.reliability is not None and p.reliability is not None:
-        change = f" {trend_arrow(o.reliability - p.reliability)}"
+    # last week's figure is printed beside it: the change is the one between the printed percents
+    change = percent_change(o.reliability, p.reliability)
+    change = f" {change}" if change else ""
     ran = sum(1 for s in section.pipelines if s.current.runs)
-    head = (f"{title}: reliability *{reliability(o)}*{change} (last week {reliability(p)})"
-            f" · {counts(o)} across {ran:,} pipeline{'s' if ran != 1 else ''}")
+    head = (f"{title}: reliability " + _vs(f"*{reliability(o)}*{change}", reliability(p))
+            + f" · {counts(o)} across {ran:,} pipeline{'s' if ran != 1 else ''}")
     troubled = [s for s in section.pipelines if s.current.runs and (s.current.failed or s.streak)]
     if not troubled:
         return [_section(head + "\nNo failed runs this week. :white_check_mark:")]
@@ -154,19 +167,33 @@ def delivery_blocks(section: DeliverySection) -> list[Block]:
     if section.quiet:
         return [_section(f"{title}: a quiet week — no deployments or incidents.")]
     c, p = section.current, section.previous
-    lines = [
-        f"{title}: {count_change(c.successful_production_deployments, p.successful_production_deployments)}"
-        f" production deployments on {c.deployment_days} day{'s' if c.deployment_days != 1 else ''}",
-        "Lead time (commit → production): median " + _vs(duration(c.lead_time_median_seconds),
-                                                          duration(p.lead_time_median_seconds))
-        + f" · p90 {duration(c.lead_time_p90_seconds)}",
-        "Change failure rate " + _vs(percent(c.change_failure_rate), percent(p.change_failure_rate))
-        + f" · rollbacks {c.rollbacks}" + (f" (model rollback rate {percent(c.model_rollback_rate)})"
-                                           if c.model_rollback_rate is not None else ""),
-        f"Incidents {c.incidents} · time to restore median {duration(c.time_to_restore_median_seconds)}"
-        + (f" · {c.open_incidents} still open" if c.open_incidents else ""),
-    ]
+    n, days = c.successful_production_deployments, c.deployment_days
+    lines = [f"{title}: {count_change(n, p.successful_production_deployments)} production deployment"
+             f"{'s' if n != 1 else ''}" + (f" on {days} day{'s' if days != 1 else ''}" if days else "")]
+    if c.production_deployments:
+        if c.lead_time_median_seconds is None:
+            before = p.lead_time_median_seconds
+            lines.append("Lead time (commit → production): no commit times this week"
+                         + (f" (last week median {duration(before)})" if before is not None else ""))
+        else:
+            lines.append("Lead time (commit → production): median " + _vs(duration(c.lead_time_median_seconds),
+                                                                           duration(p.lead_time_median_seconds))
+                         + f" · p90 {duration(c.lead_time_p90_seconds)}")
+        lines.append("Change failure rate " + _vs(percent(c.change_failure_rate), percent(p.change_failure_rate))
+                     + f" · rollbacks {c.rollbacks}" + (f" (model rollback rate {percent(c.model_rollback_rate)})"
+                                                        if c.model_rollback_rate is not None else ""))
+    lines.append(_incidents(c))
     return [_section("\n".join(lines))]
+
+
+def _incidents(c: DeliveryMetrics) -> str:
+    """'Incidents 2 · time to restore median 4h 0m · 1 still open'; 'No incidents' for none."""
+    if not c.incidents:
+        return "No incidents"
+    restore = c.time_to_restore_median_seconds
+    return (f"Incidents {c.incidents}"
+            + (f" · time to restore median {duration(restore)}" if restore is not None else "")
+            + (f" · {c.open_incidents} still open" if c.open_incidents else ""))
 
 
 # -- the message -------------------------------------------------------------------------------
@@ -212,14 +239,16 @@ def digest_text(digest: Digest, calendar: WorkCalendar) -> str:
         return parts[0] + ": a quiet week."
     h, f, p, d = digest.handoffs, digest.focus, digest.pipelines, digest.delivery
     if h is not None and not h.quiet:
-        wait = business_days(h.current.median_business_wait_seconds, calendar.seconds_per_workday)
-        parts.append(f"{h.current.requested} handoffs requested, median wait {wait}, {h.current.open_now} waiting")
+        median = h.current.median_business_wait_seconds
+        wait = "" if median is None else f", median wait {business_days(median, calendar.seconds_per_workday)}"
+        parts.append(f"{h.current.requested} handoffs requested{wait}, {h.current.open_now} waiting")
     if f is not None and not f.quiet:
-        parts.append(f"focus {_hours(f.overall.current.average_focus_seconds)}/day")
+        parts.append(f"focus {hours_minutes(f.overall.current.average_focus_seconds)} a day")
     if p is not None and not p.quiet:
         parts.append(f"pipelines {reliability(p.overall)} reliable")
     if d is not None and not d.quiet:
-        parts.append(f"{d.current.successful_production_deployments} production deployments")
+        n = d.current.successful_production_deployments
+        parts.append(f"{n} production deployment{'s' if n != 1 else ''}")
     return _clip(parts[0] + ": " + " · ".join(parts[1:]), MAX_TEXT_FALLBACK)
 
 

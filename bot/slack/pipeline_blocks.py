@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, DividerBlock
 
-from bot.formatting import duration, local_time
+from bot.formatting import duration, local_time, percent, points_change
 from bot.metrics.reliability import PipelineStats, PipelineSummary
 from bot.models import PipelineRun
 from bot.pipelines import PipelineDetail, PipelinesOverview
@@ -38,7 +38,6 @@ STATUS_EMOJI = {
     "cancelled": ":no_entry_sign:",
     "skipped": ":fast_forward:",
 }
-STEADY = 0.005  # a change under half a point shows as steady (→)
 CONNECT = (
     "No pipeline runs yet. To connect a source, point a GitHub webhook (`workflow_run`) at `/webhooks/github`"
     " or a GitLab one (Pipeline Hook) at `/webhooks/gitlab`, set `[airflow] url` in `bridge.toml`,"
@@ -50,18 +49,13 @@ CONNECT = (
 
 def reliability(stats: PipelineStats | None) -> str:
     """'83%', or '—' when a window has no success and no failure."""
-    if stats is None or stats.reliability is None:
-        return "—"
-    return f"{stats.reliability * 100:.0f}%"
+    return percent(None if stats is None else stats.reliability)
 
 
 def trend_arrow(trend: float | None) -> str:
-    """'↑ 12 pts', '↓ 5 pts', '→' (steady), or '' when there is nothing to compare with."""
-    if trend is None:
-        return ""
-    if abs(trend) < STEADY:
-        return "→"
-    return f"{'↑' if trend > 0 else '↓'} {abs(trend) * 100:.0f} pts"
+    """'↑ 12 pts', '↑ 1 pt', '↓ 5 pts', '→' (steady: under half a point), or '' when there is
+    nothing to compare with: `bot.formatting.points_change`, the one trend format."""
+    return points_change(trend)
 
 
 def counts(stats: PipelineStats | None) -> str:
