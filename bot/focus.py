@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Sequence
 from zoneinfo import ZoneInfo
 
@@ -37,6 +37,10 @@ class PersonFocus:
     average_seconds: float | None  # over the days with data; None without any
     days_with_data: int
     threshold_seconds: float
+    # Today so far (the person's local date): shown, marked partial, and never in the average.
+    today: date | None = None
+    today_row: FocusDay | None = None
+    today_is_workday: bool = True
 
     @property
     def below(self) -> bool:
@@ -46,6 +50,24 @@ class PersonFocus:
     @property
     def has_data(self) -> bool:
         return self.days_with_data > 0
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    """A person's heartbeat set-up: their newest active key and the latest heartbeat arrival."""
+
+    created_at: datetime  # of the newest active key
+    last_heartbeat_at: datetime | None  # arrival of the latest stored heartbeat (any key), None without any
+    retention_days: int = 30  # raw heartbeats (so their arrival times) are kept this long
+
+    @property
+    def heard_since_created(self) -> bool:
+        """True when a heartbeat arrived after the key was created (so the IDE has this key)."""
+        return self.last_heartbeat_at is not None and self.last_heartbeat_at >= self.created_at
+
+    def never_heard(self, now: datetime) -> bool:
+        """No heartbeat stored, and the key is young enough that none was pruned: none ever came."""
+        return self.last_heartbeat_at is None and now - self.created_at <= timedelta(days=self.retention_days)
 
 
 @dataclass(frozen=True)
@@ -81,20 +103,35 @@ class FocusQueries:
     # -- one person ----------------------------------------------------------------------------
 
     def person(self, slack_user_id: str, today: date) -> PersonFocus:
-        """The person's figures for the window ending before their local `today`."""
+        """The person's figures for the window ending before their local `today`, plus today
+        so far (`today_row`, which is not in the average: the day is not over)."""
         window = self.window(today)
-        if not window:
-            return PersonFocus(slack_user_id, (), (), None, 0, self.threshold_seconds)
-        rows = {r.day: r for r in self.store.focus_days(window[0], window[-1], [slack_user_id])}
-        average, n = average_focus({d: r.focus_seconds for d, r in rows.items()}, window)
+        is_workday = today.weekday() in set(self.settings.workday_numbers)
+        first = window[0] if window else today
+        rows = {r.day: r for r in self.store.focus_days(first, today, [slack_user_id])}
+        so_far = rows.pop(today, None)
+        in_window = {d: rows[d] for d in window if d in rows}
+        average, n = average_focus({d: r.focus_seconds for d, r in in_window.items()}, window)
         return PersonFocus(
             slack_user_id=slack_user_id,
             window=window,
-            days=tuple(rows.get(d) for d in window),
+            days=tuple(in_window.get(d) for d in window),
             average_seconds=average,
             days_with_data=n,
             threshold_seconds=self.threshold_seconds,
+            today=today,
+            today_row=so_far,
+            today_is_workday=is_workday,
         )
+
+    def key_status(self, slack_user_id: str) -> KeyStatus | None:
+        """The person's active key and latest heartbeat arrival; None without an active key."""
+        created = self.store.active_api_key_created_at(slack_user_id)
+        if created is None:
+            return None
+        received = self.store.last_heartbeat_received(slack_user_id)
+        last = datetime.fromtimestamp(received, timezone.utc) if received is not None else None
+        return KeyStatus(created, last, self.settings.focus.heartbeat_retention_days)
 
     # -- teams ---------------------------------------------------------------------------------
 

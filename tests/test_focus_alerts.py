@@ -91,12 +91,14 @@ def test_one_alert_per_iso_week_even_when_the_job_runs_daily(fake: FakeSlack, st
         run(store, settings, at(day))
     [alert] = dms(fake, "U0ANA")
     text = message_text(alert)
-    assert "<@U0ANA>" in text and "averaged *2h 0m a day over 5 workdays with data*, under the *3h* line" in text
+    assert ("Hi <@U0ANA>, a gentle heads-up: you averaged *2h 0m of focus a day* over your last 5 workdays,"
+            " under the *3h* line.") in text
     for day in ("Mon 02 Jun", "Tue 03 Jun", "Wed 04 Jun", "Thu 05 Jun", "Fri 06 Jun"):
         assert f"{day}  ████░░|░░░░░░    2h 0m  research 1h 30m · engineering 30m" in text
     assert "meetings" in text and "code reviews" in text and "on-call" in text
     assert "Only you get this message" in text
-    assert alert["text"].startswith("Your Focus Time averaged 2h 0m a day")
+    assert alert["text"] == ("A gentle heads-up: you averaged 2h 0m of focus a day over your last 5 workdays,"
+                             " under the 3h line.")
 
     fake.reset()
     run(store, settings, at(16))  # Monday of the next ISO week, still low
@@ -116,7 +118,11 @@ def test_a_recovery_note_once_when_back_above_the_line(fake: FakeSlack, store: S
     # Mon: avg 2h -> alert; Tue: 2.6h, already alerted; Wed: 3.2h -> recovered; then quiet
     alert, note = dms(fake, "U0ANA")
     assert "under the *3h* line" in message_text(alert)
-    assert "back at or above the 3h line — *3h 12m a day over 5 workdays with data*" in message_text(note)
+    assert message_text(note).startswith(
+        "Good news <@U0ANA>: your Focus Time is back at or above the 3h line — you averaged *3h 12m of focus a day*"
+        " over your last 5 workdays. :tada:")
+    assert note["text"] == ("Good news: your Focus Time is back at or above the 3h line — you averaged 3h 12m of"
+                            " focus a day over your last 5 workdays.")
     assert summaries[0].startswith("1 researchers: 1 low-focus alerts, 0 recovery notes")
     assert "1 recovery notes" in summaries[2] and "0 low-focus alerts, 0 recovery notes" in summaries[3]
     assert not store.focus_low("U0ANA")
@@ -170,7 +176,10 @@ def test_leads_get_who_is_below_only_when_the_org_opted_in(fake: FakeSlack, stor
     summary = run(other, shared, at(16))
     [to_lead] = dms(fake, "U0LEAD")
     text = message_text(to_lead)
-    assert "<@U0ANA> — 2h 0m a day over 5 workdays with data" in text and "U0BEN" not in text
+    assert text.startswith("*Focus Time check*: 1 researcher is below the 3h line over their last 5 workdays."
+                           " They get a private, supportive note, at most once a week; their figures stay with"
+                           " them.\n• <@U0ANA>\n")
+    assert "U0BEN" not in text and "2h 0m" not in text  # who, never their figures
     assert "share_individuals_with_leads" in text and summary.endswith("1 leads told")
     assert "leads" in message_text(dms(fake, "U0ANA")[0])  # the researcher is told who can see it
     fake.reset()
@@ -187,11 +196,56 @@ def test_the_window_and_week_are_the_researchers_own(fake: FakeSlack, store: Sto
     seed(store, "U0LAX", date(2025, 6, 16), date(2025, 6, 16), 6 * H)
     run(store, settings, at(17, hour=3))  # LA window 9-13 June: 2.4h; a UTC window 10-16 would be 3.6h
     [alert] = dms(fake, "U0LAX")
-    assert "*2h 24m a day over 5 workdays with data*" in message_text(alert)
+    assert "you averaged *2h 24m of focus a day* over your last 5 workdays" in message_text(alert)
     assert [m["iso_week"] for m in store.focus_messages("U0LAX")] == ["2025-W25"]
     assert len(fake.calls("users.info")) == 1
     run(store, settings, at(17, hour=4))
     assert len(fake.calls("users.info")) == 1  # the timezone is cached
+
+
+def test_the_low_focus_dm_says_each_thing_once_and_kindly(fake: FakeSlack, store: Store) -> None:
+    """Three of the five workdays have data: the average is over those three, said once."""
+    settings = settings_for(fake, researchers=["U0ANA"], researcher_groups=[])
+    days = [date(2025, 6, d) for d in (9, 11, 13)]
+    store.save_focus_days("U0ANA", days, [FocusDay("U0ANA", d, 2 * H, 3 * H, 1.5 * H, 0.5 * H, 2) for d in days],
+                          at(1))
+    run(store, settings, at(16))
+    [alert] = dms(fake, "U0ANA")
+    sections = [b["text"]["text"] for b in alert["blocks"] if b["type"] == "section"]
+    assert sections[0] == ("Hi <@U0ANA>, a gentle heads-up: you averaged *2h 0m of focus a day* over the 3 of your"
+                           " last 5 workdays with IDE data, under the *3h* line.")
+    assert sections[2] == (
+        "A figure under the line usually says more about a calendar than about you. What usually eats focus time:"
+        " meetings scattered through the day, code reviews and on-call interruptions. If one of those has grown"
+        " lately, a blocked two-hour slot for deep work is often the easiest fix.")
+    assert alert["text"] == ("A gentle heads-up: you averaged 2h 0m of focus a day over the 3 of your last 5"
+                             " workdays with IDE data, under the 3h line.")
+    text = message_text(alert)
+    assert "with data over" not in text and ": What" not in text and "a person" not in text
+
+
+def test_one_workday_with_data_and_a_figure_just_under_the_line(fake: FakeSlack, store: Store) -> None:
+    settings = settings_for(fake, researchers=["U0ANA", "U0BEN"], researcher_groups=[])
+    store.save_focus_days("U0ANA", [date(2025, 6, 12)], [FocusDay("U0ANA", date(2025, 6, 12), H, H, 0, 0, 1)], at(1))
+    seed(store, "U0BEN", date(2025, 6, 9), date(2025, 6, 13), 2.96 * H)  # 2h 57m 36s a day: under the 3h line
+    run(store, settings, at(16))
+    [one] = dms(fake, "U0ANA")
+    assert message_text(one).startswith(
+        "Hi <@U0ANA>, a gentle heads-up: you had *1h 0m of focus* on the only one of your last 5 workdays with"
+        " IDE data, under the *3h* line.")
+    [close] = dms(fake, "U0BEN")
+    text = message_text(close)
+    assert "you averaged *2h 57m of focus a day* over your last 5 workdays, under the *3h* line." in text
+    assert "Mon 09 Jun  █████░|░░░░░░   2h 57m" in text  # the bar stops short of the line too
+    assert "3h 0m" not in text and "██████|" not in text
+
+
+def test_todays_data_is_shown_to_the_person_but_never_decides_an_alert(fake: FakeSlack, store: Store) -> None:
+    settings = settings_for(fake, researchers=["U0ANA"], researcher_groups=[])
+    store.save_focus_days("U0ANA", [date(2025, 6, 16)], [FocusDay("U0ANA", date(2025, 6, 16), H, H, 0, 0, 1)], at(1))
+    summary = run(store, settings, at(16, hour=15))  # Monday afternoon: the window is last week's, empty
+    assert summary == "1 researchers: 0 low-focus alerts, 0 recovery notes, 1 without data"
+    assert dms(fake, "U0ANA") == []
 
 
 def test_the_job_is_scheduled_daily_and_runnable_by_name(fake: FakeSlack, store: Store) -> None:

@@ -4,18 +4,22 @@ requests, a fake Slack Web API recording what reached Slack, and rollups seeded 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 import uuid
-from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from typing import Iterator
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from bot.config import Settings, settings_from_mapping
-from bot.focus import FocusQueries
+from bot.focus import FocusQueries, KeyStatus
 from bot.models import FocusDay
 from bot.slack import focus_blocks as fb
 from bot.slack.app import create_app, web_client
@@ -25,6 +29,7 @@ from bot.store import Store
 from bot.web import create_web_app
 from tests import slack_requests
 from tests.fakes.fake_slack import FakeSlack
+from tests.heartbeat_support import BULK, basic, beat
 from tests.live import serve
 
 UTC = timezone.utc
@@ -67,6 +72,16 @@ class Bridge:
     fake: FakeSlack
     store: Store
     settings: Settings
+    now: list[datetime] = field(default_factory=lambda: [NOW])  # the server's clock (Slack and heartbeats)
+
+    @contextmanager
+    def at(self, when: datetime) -> Iterator[None]:
+        """Run with the server's clock at `when` (NOW again afterwards)."""
+        self.now[0] = when
+        try:
+            yield
+        finally:
+            self.now[0] = NOW
 
 
 def make_settings(fake: FakeSlack, config: dict = CONFIG) -> Settings:
@@ -81,6 +96,8 @@ def fake() -> Iterator[FakeSlack]:
         fake.add_user("U0BEN", "ben", real_name="Ben Scientist")
         fake.add_user("U0LEAD", "lea", real_name="Lea Lead", tz="America/New_York", tz_offset=-14400)
         fake.add_user("U0NEW", "nia", real_name="Nia New")
+        for user in ("U0SET", "U0KEY", "U0REP", "U0VIC", "U0MAL"):  # BST: NOW is 16:00 local
+            fake.add_user(user, user[2:].lower(), tz="Europe/London", tz_offset=3600)
         yield fake
 
 
@@ -89,10 +106,11 @@ def bridge(fake: FakeSlack, tmp_path_factory) -> Iterator[Bridge]:
     settings = make_settings(fake)
     store = Store(tmp_path_factory.mktemp("focus") / "bridge.db")
     seed(store)
-    clock = lambda: NOW  # noqa: E731
+    now = [NOW]
+    clock = lambda: now[0]  # noqa: E731
     web = create_web_app(settings, store, slack_app=create_app(settings, store, clock=clock), clock=clock)
     with serve(web) as url:
-        yield Bridge(url, fake, store, settings)
+        yield Bridge(url, fake, store, settings, now)
 
 
 @pytest.fixture(autouse=True)
@@ -108,8 +126,8 @@ def slash_body(fake: FakeSlack, text: str, user: str) -> tuple[str, str]:
     return slack_requests.slash_body(fake, "/focus", text, user)
 
 
-def focus(b: Bridge, text: str, user: str = "U0ANA") -> str:
-    """Send `/focus TEXT` as `user`; return the text of the private answer."""
+def answer(b: Bridge, text: str, user: str = "U0ANA") -> dict:
+    """Send `/focus TEXT` as `user`; return the private answer posted to the response_url."""
     body, response_url = slash_body(b.fake, text, user)
     started = time.monotonic()
     resp = signed_post(b.url, body)
@@ -119,7 +137,45 @@ def focus(b: Bridge, text: str, user: str = "U0ANA") -> str:
     assert posted["response_type"] == "ephemeral" and posted["text"]
     assert len(posted["blocks"]) <= 50
     assert b.fake.calls("chat.postMessage") == []  # never a message anyone else could see
-    return texts(posted["blocks"])
+    return posted
+
+
+def focus(b: Bridge, text: str, user: str = "U0ANA") -> str:
+    """Send `/focus TEXT` as `user`; return the text of the private answer."""
+    return texts(answer(b, text, user)["blocks"])
+
+
+def click(b: Bridge, action_id: str, user: str, value: str = "replace", **extra: object) -> dict:
+    """Click a button of a `/focus` answer as `user` (a signed block_actions payload, as Slack
+    sends it for an ephemeral message); return what was posted to its response_url."""
+    response_url = b.fake.response_url()
+    payload = {
+        "type": "block_actions", "user": {"id": user, "username": user.lower(), "name": user.lower(),
+                                          "team_id": "T0TEAM"},
+        "api_app_id": "A0BRIDGE", "token": "verification-token", "trigger_id": "13345224609.738474920.8088930838d88",
+        "container": {"type": "message", "message_ts": "1749826800.000200", "channel_id": "C0GENERAL",
+                      "is_ephemeral": True},
+        "team": {"id": "T0TEAM", "domain": "fake"}, "enterprise": None, "is_enterprise_install": False,
+        "channel": {"id": "C0GENERAL", "name": "general"}, "state": {"values": {}}, "response_url": response_url,
+        "actions": [{"action_id": action_id, "block_id": "focus_setup_key", "value": value, "type": "button",
+                     "text": {"type": "plain_text", "text": "Replace my key", "emoji": True},
+                     "action_ts": "1749826900.123456"}],
+        **extra,
+    }
+    started = time.monotonic()
+    resp = signed_post(b.url, urlencode({"payload": json.dumps(payload)}))
+    assert resp.status_code == 200, resp.text
+    assert time.monotonic() - started < 1.5  # acked at once
+    return b.fake.response_to(response_url).body
+
+
+def send_heartbeats(b: Bridge, key: str, times: list[float]) -> httpx.Response:
+    """POST heartbeats with `key` to the heartbeat endpoint, as the IDE plugins do."""
+    return httpx.post(b.url + BULK, json=[beat(t) for t in times], headers={"Authorization": basic(key)}, timeout=10)
+
+
+def keys_of(b: Bridge, user: str) -> list[dict]:
+    return list(b.store.db.query("SELECT * FROM api_keys WHERE slack_user_id = ? ORDER BY created_at", [user]))
 
 
 def texts(blocks: list[dict]) -> str:
@@ -127,7 +183,9 @@ def texts(blocks: list[dict]) -> str:
     for block in blocks:
         if "text" in block:
             out.append(block["text"]["text"])
-        out.extend(e.get("text", "") for e in block.get("elements", []))
+        for e in block.get("elements", []):
+            text = e.get("text", "")
+            out.append(text["text"] if isinstance(text, dict) else text)  # buttons: a text object
     return "\n".join(out)
 
 
@@ -141,15 +199,18 @@ def test_own_figures_for_the_last_five_workdays_in_the_persons_timezone(bridge: 
     assert lines == [
         "Fri 06 Jun  ██████|█░░░░░   3h 30m  research 2h 0m · engineering 1h 30m",
         "Mon 09 Jun                 no data",
-        "Tue 10 Jun  ████░░|░░░░░░   1h 45m  research 1h 45m · engineering 0m",
+        "Tue 10 Jun  ███░░░|░░░░░░   1h 45m  research 1h 45m · engineering 0m",  # 3.5 cells, cut
         "Wed 11 Jun  ██████|██░░░░    4h 0m  research 1h 0m · engineering 3h 0m",
         "Thu 12 Jun  ████░░|░░░░░░    2h 0m  research 0m · engineering 2h 0m",
+        "Fri 13 Jun  ██████|█████░   5h 33m  research 0m · engineering 0m  (today so far)",
     ]
-    # (12600 + 6300 + 14400 + 7200) / 4 = 10125 s: Monday's "no data" is not a zero
-    assert "Average *2h 48m a day over 4 workdays with data* (the line is 3h)." in text
-    assert "under the 3h line" in text and "meetings" in text
+    # (12600 + 6300 + 14400 + 7200) / 4 = 10125 s: Monday's "no data" is not a zero, today is not counted
+    assert "You averaged *2h 48m of focus a day* over the 4 of your last 5 workdays with IDE data.\n" in text
+    assert ("That is under the 3h line, which usually says more about a calendar than about you."
+            " What usually eats focus time: meetings") in text
+    assert "Today so far: 5h 33m of focus — partial: it is not in the average until the day is over." in text
     assert "Only you can see this." in text
-    assert "8h 20m" not in text and "5h 33m" not in text  # Thursday 5 June and today are outside the window
+    assert "8h 20m" not in text  # Thursday 5 June is outside the window
     assert bridge.store.profile("U0ANA")["tz"] == "Europe/Berlin"  # cached from users.info
 
 
@@ -209,16 +270,11 @@ def test_setup_issues_a_uuid4_key_stored_hashed_with_the_cfg_lines(bridge: Bridg
     assert uuid.UUID(key).version == 4
     assert "api_url = https://bridge.example.com/api/v1/users/current/heartbeats.bulk" in text
     assert "~/.wakatime.cfg" in text and "VS Code" in text and "JetBrains" in text and "JupyterLab" in text
-    assert "shown only once" in text and "`/focus setup` again" in text
+    assert "shown only once" in text and "`/focus setup` again: it offers to replace it" in text
     assert bridge.store.user_for_api_key(key) == "U0BEN"
-    rows = list(bridge.store.db.query("SELECT * FROM api_keys WHERE slack_user_id = 'U0BEN'"))
+    rows = keys_of(bridge, "U0BEN")
     assert [r["key_hash"] for r in rows] == [hashlib.sha256(key.encode()).hexdigest()]
     assert key not in repr(rows)
-
-    again = UUID4.search(focus(bridge, "setup", user="U0BEN"))[1]
-    assert again != key
-    assert bridge.store.user_for_api_key(again) == "U0BEN"
-    assert bridge.store.user_for_api_key(key) is None  # the old key is switched off
 
 
 def test_setup_without_a_public_url_shows_a_placeholder(bridge: Bridge, monkeypatch) -> None:
@@ -226,6 +282,136 @@ def test_setup_without_a_public_url_shows_a_placeholder(bridge: Bridge, monkeypa
     text = focus(bridge, "setup", user="U0NEW")
     assert f"api_url = {fb.PLACEHOLDER_HOST}/api/v1/users/current/heartbeats.bulk" in text
     assert "BRIDGE_PUBLIC_URL" in text
+
+
+def test_focus_on_the_day_of_set_up_shows_today_so_far_and_the_last_heartbeat(bridge: Bridge, monkeypatch) -> None:
+    monkeypatch.setenv("BRIDGE_PUBLIC_URL", "https://bridge.example.com")
+    with bridge.at(NOW - timedelta(minutes=70)):  # 14:50 in London: the plugin is installed
+        key = UUID4.search(focus(bridge, "setup", user="U0SET"))[1]
+    start = (NOW - timedelta(minutes=62)).timestamp()
+    with bridge.at(NOW - timedelta(minutes=12)):  # 48 minutes of typing, sent at 15:48
+        assert send_heartbeats(bridge, key, [start + 120 * i for i in range(25)]).status_code == 201
+    text = focus(bridge, "", user="U0SET")
+    assert "Your Focus Time — last 5 workdays and today so far" in text
+    lines = text.split("```")[1].split("\n")
+    assert lines[:5] == [f"{d}                 no data" for d in
+                         ("Fri 06 Jun", "Mon 09 Jun", "Tue 10 Jun", "Wed 11 Jun", "Thu 12 Jun")]
+    assert lines[5] == "Fri 13 Jun  █░░░░░|░░░░░░      48m  research 0m · engineering 0m  (today so far)"
+    assert ("No past workday with IDE data yet, so there is no average to hold against the 3h line."
+            " Your IDE is sending: your figures build up from here.") in text
+    assert "Today so far: 48m of focus — partial: it is not in the average until the day is over." in text
+    assert ":electric_plug: Last heartbeat 12 min ago." in text
+    assert "/focus setup" not in text and "No focus data" not in text and "averaged" not in text
+    assert bridge.store.user_for_api_key(key) == "U0SET"
+
+
+def test_a_key_without_any_heartbeat_says_which_key_and_set_up_to_check(bridge: Bridge, monkeypatch) -> None:
+    monkeypatch.setenv("BRIDGE_PUBLIC_URL", "https://bridge.example.com")
+    with bridge.at(NOW - timedelta(minutes=30)):
+        focus(bridge, "setup", user="U0KEY")
+    text = focus(bridge, "", user="U0KEY")
+    assert (":hourglass_flowing_sand: No heartbeat received yet with your key created Fri 13 Jun 15:30."
+            " Check your IDE's WakaTime set-up: `~/.wakatime.cfg`") in text
+    assert ("`api_url = https://bridge.example.com/api/v1/users/current/heartbeats.bulk` and that key as"
+            " `api_key`") in text
+    assert "A 401 in the plugin's log means the key in the file is not your current one." in text
+    assert "/focus setup" not in text and "Last heartbeat" not in text
+    assert len(keys_of(bridge, "U0KEY")) == 1
+
+
+def test_setup_with_a_key_asks_first_and_the_owners_click_replaces_it(bridge: Bridge) -> None:
+    with bridge.at(NOW - timedelta(hours=3)):
+        old = UUID4.search(focus(bridge, "setup", user="U0REP"))[1]
+    with bridge.at(NOW - timedelta(minutes=20)):
+        assert send_heartbeats(bridge, old, [(NOW - timedelta(minutes=21)).timestamp()]).status_code == 201
+
+    posted = answer(bridge, "setup", user="U0REP")
+    text = texts(posted["blocks"])
+    assert (":key: You already have a Focus Time key, created Fri 13 Jun 13:00. Its last heartbeat arrived"
+            " 20 min ago.") in text
+    assert "Replace the key only if you lost it or it may have leaked." in text
+    assert UUID4.search(text) is None
+    assert [r["revoked_at"] for r in keys_of(bridge, "U0REP")] == [None]  # nothing revoked, nothing new
+    assert bridge.store.user_for_api_key(old) == "U0REP"
+    [actions] = [b for b in posted["blocks"] if b["type"] == "actions"]
+    replace, keep = actions["elements"]
+    assert (replace["action_id"], replace["text"]["text"], replace["style"]) == (
+        "focus_replace_key", "Replace my key", "danger")
+    assert replace["confirm"]["text"]["text"].startswith("The old key stops working at once")
+    assert (keep["action_id"], keep["text"]["text"]) == ("focus_keep_key", "Keep my key")
+
+    kept = click(bridge, "focus_keep_key", "U0REP", keep["value"])
+    assert kept["replace_original"] is True and "Nothing changed: your key stays as it is." in texts(kept["blocks"])
+    assert bridge.store.user_for_api_key(old) == "U0REP"
+
+    replaced = click(bridge, "focus_replace_key", "U0REP", replace["value"])
+    assert replaced["replace_original"] is True and replaced["response_type"] == "ephemeral"
+    shown = texts(replaced["blocks"])
+    new = UUID4.search(shown)[1]
+    assert new != old and "Your old key is switched off" in shown and "~/.wakatime.cfg" in shown
+    beat_at = [(NOW - timedelta(minutes=1)).timestamp()]
+    refused = send_heartbeats(bridge, old, beat_at)
+    assert refused.status_code == 401 and refused.json() == {"error": "invalid or revoked API key"}
+    assert send_heartbeats(bridge, new, beat_at).status_code == 201
+    assert bridge.store.user_for_api_key(new) == "U0REP"
+    assert bridge.fake.calls("chat.postMessage") == []
+
+
+def test_a_click_acts_only_for_the_user_who_clicked(bridge: Bridge) -> None:
+    victim = UUID4.search(focus(bridge, "setup", user="U0VIC"))[1]
+    before = keys_of(bridge, "U0VIC")
+    # U0MAL clicks, with a payload that names U0VIC wherever a user id could be slipped in
+    posted = click(bridge, "focus_replace_key", "U0MAL", "U0VIC", user_id="U0VIC")
+    theirs = UUID4.search(texts(posted["blocks"]))[1]
+    assert bridge.store.user_for_api_key(theirs) == "U0MAL"
+    assert keys_of(bridge, "U0VIC") == before and bridge.store.user_for_api_key(victim) == "U0VIC"
+    assert send_heartbeats(bridge, victim, [(NOW - timedelta(minutes=1)).timestamp()]).status_code == 201
+
+
+def test_a_figure_just_under_the_line_is_never_shown_as_the_line(fake: FakeSlack, tmp_path) -> None:
+    settings = make_settings(fake, {**CONFIG, "team": [{"name": "edge", "members": ["U0RND"]}]})
+    store = Store(tmp_path / "edge.db")
+    days = [date(2025, 6, d) for d in (6, 9, 10, 11, 12)]
+    rows = [FocusDay("U0RND", d, 2.96 * H, 3.5 * H, 0, 0, 2) for d in days[:4]]
+    rows.append(FocusDay("U0RND", days[4], 3 * H - 0.4, 3.5 * H, 0, 0, 2))  # 2h 59m 59.6s
+    store.save_focus_days("U0RND", days, rows, NOW)
+    queries = FocusQueries(store, settings)
+    text = texts(to_dicts(focus_reply("", "U0RND", web_client(settings), queries, NOW).blocks))
+    lines = text.split("```")[1].split("\n")
+    assert lines[0] == "Fri 06 Jun  █████░|░░░░░░   2h 57m  research 0m · engineering 0m"  # 2.96 h: not "at" the line
+    assert lines[4] == "Thu 12 Jun  █████░|░░░░░░   2h 59m  research 0m · engineering 0m"  # not "3h 0m"
+    # (4 * 10656 + 10799.6) / 5 = 10684.7 s = 2.968 h
+    assert "You averaged *2h 58m of focus a day* over your last 5 workdays.\nThat is under the 3h line" in text
+    assert "3h 0m" not in text
+    team = texts(to_dicts(focus_reply("team edge", "U0LEAD", web_client(settings), queries, NOW).blocks))
+    assert "*Average focus*: 2h 58m per person-day · median person 2h 58m" in team
+    assert "*Below the 3h line*: 1 of 1 with data" in team
+    assert fb.bar(3 * H - 0.4, 3 * H) == "█████░|░░░░░░" and fb.bar(3 * H, 3 * H) == "██████|░░░░░░"
+    assert fb.hours_minutes(3 * H - 0.4) == "2h 59m" and fb.hours_minutes(2.96 * H) == "2h 57m"
+
+
+def test_the_last_heartbeat_in_words_and_a_key_the_ide_does_not_have() -> None:
+    london = ZoneInfo("Europe/London")  # NOW is Fri 13 Jun 16:00 there
+    assert fb.ago(NOW - timedelta(seconds=30), NOW, london) == "less than a minute ago"
+    assert fb.ago(NOW - timedelta(minutes=12, seconds=50), NOW, london) == "12 min ago"
+    assert fb.ago(NOW - timedelta(minutes=61), NOW, london) == "1 hour ago"
+    assert fb.ago(NOW - timedelta(hours=15, minutes=59), NOW, london) == "15 hours ago"  # 00:01 today
+    assert fb.ago(NOW - timedelta(hours=22, minutes=20), NOW, london) == "yesterday at 17:40"
+    assert fb.ago(NOW - timedelta(days=4), NOW, london) == "4 days ago, on Mon 09 Jun"
+
+    replaced = KeyStatus(NOW - timedelta(hours=1), NOW - timedelta(days=2))  # heartbeats stopped at the new key
+    text = fb.key_status_text(replaced, NOW, london, "bridge.example.com")
+    assert text.startswith(":hourglass_flowing_sand: No heartbeat received yet with your key created Fri 13 Jun"
+                           " 15:00; the last one arrived 2 days ago, on Wed 11 Jun, with an older key. Your IDE"
+                           " probably still has the old key: `~/.wakatime.cfg`")
+    assert "`api_url = https://bridge.example.com/api/v1/users/current/heartbeats.bulk`" in text
+    pruned = KeyStatus(NOW - timedelta(days=60), None, retention_days=30)  # older heartbeats are pruned
+    assert "No heartbeat in the last 30 days with your key created Mon 14 Apr 16:00." in fb.key_status_text(
+        pruned, NOW, london, None)
+    quiet = KeyStatus(NOW - timedelta(days=20), NOW - timedelta(days=9))
+    assert fb.key_status_text(quiet, NOW, london, None, quiet=True).startswith(
+        ":electric_plug: Last heartbeat 9 days ago, on Wed 04 Jun. If you have been coding since, check your"
+        " IDE's WakaTime plugin: `~/.wakatime.cfg`")
 
 
 def test_help_and_unknown_arguments(bridge: Bridge) -> None:

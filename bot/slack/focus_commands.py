@@ -1,7 +1,9 @@
 """`/focus`: ack first, then query -> render -> respond (always ephemeral).
 
 `focus_reply` holds the whole behaviour as a plain function of the typed text, so it can be
-tested without Bolt; the listener only acks and responds.
+tested without Bolt; the listener only acks and responds. `/focus setup` for someone who
+already has a key asks first: its "Replace my key" button (`replace_key_reply`) issues the
+new key, for the person who clicked (the payload's `user`), never anyone else.
 
 The host in the `/focus setup` lines comes from the `BRIDGE_PUBLIC_URL` environment variable
 (e.g. `https://bridge.example.com`, the address the IDE plugins reach `serve` at); without it
@@ -37,7 +39,7 @@ def public_url(environ: Mapping[str, str] | None = None) -> str | None:
 
 
 def register(app: App, store: Store, settings: Settings, clock: Clock) -> None:
-    """Add the `/focus` listener to `app`."""
+    """Add the `/focus` listener and its set-up buttons to `app`."""
     queries = FocusQueries(store, settings)
 
     def focus_command(ack: Ack, respond: Respond, command: dict, client: WebClient) -> None:
@@ -45,7 +47,34 @@ def register(app: App, store: Store, settings: Settings, clock: Clock) -> None:
         reply = focus_reply(command.get("text") or "", command["user_id"], client, queries, clock())
         respond(**reply.payload())
 
+    def replace_key(ack: Ack, respond: Respond, body: dict) -> None:
+        ack()
+        reply = replace_key_reply(clicking_user(body), queries, clock())
+        respond(replace_original=True, **reply.payload())
+
+    def keep_key(ack: Ack, respond: Respond) -> None:
+        ack()
+        respond(replace_original=True, **Reply(fb.key_kept_blocks()).payload())
+
     app.command("/focus", middleware=[ack_at_once])(answering_errors(focus_command))
+    app.action(fb.REPLACE_KEY_ACTION, middleware=[ack_at_once])(answering_errors(replace_key))
+    app.action(fb.KEEP_KEY_ACTION, middleware=[ack_at_once])(answering_errors(keep_key))
+
+
+def clicking_user(body: dict) -> str:
+    """Who clicked a button: the interaction payload's `user` (Slack signs it). Ids anywhere
+    else in the payload (a button's value, `user_id`) are never used."""
+    user = body.get("user")
+    user_id = user.get("id") if isinstance(user, dict) else None
+    if not isinstance(user_id, str) or not user_id:
+        raise ValueError("interaction payload without user.id")
+    return user_id
+
+
+def replace_key_reply(user_id: str, queries: FocusQueries, now: datetime) -> Reply:
+    """'Replace my key' clicked by `user_id`: revoke their keys, issue a new one, show the set-up."""
+    key = issue_key(queries.store, user_id, now)
+    return Reply(fb.setup_blocks(key, public_url(), replaced=True))
 
 
 def focus_reply(text: str, user_id: str, client: WebClient, queries: FocusQueries, now: datetime) -> Reply:
@@ -57,6 +86,10 @@ def focus_reply(text: str, user_id: str, client: WebClient, queries: FocusQuerie
     if verb == "help":
         return Reply(fb.help_blocks())
     if verb == "setup" and len(args) == 1:
+        status = queries.key_status(user_id)
+        if status is not None:  # replacing would switch their IDE off: ask first
+            tz = queries.timezone(user_id, client, now)
+            return Reply(fb.key_exists_blocks(status, now, tz, public_url()))
         key = issue_key(queries.store, user_id, now)
         return Reply(fb.setup_blocks(key, public_url()))
     if verb == "team":
@@ -72,6 +105,7 @@ def focus_reply(text: str, user_id: str, client: WebClient, queries: FocusQuerie
         return Reply(fb.team_blocks(report, shared_with_leads=settings.focus.share_individuals_with_leads))
     if verb:
         return Reply(fb.help_blocks(f"I didn't understand `{render.escape(text.strip())}`."))
-    today = now.astimezone(queries.timezone(user_id, client, now)).date()
-    person = queries.person(user_id, today)
-    return Reply(fb.person_blocks(person, min_block_minutes=settings.focus.min_block_minutes))
+    tz = queries.timezone(user_id, client, now)
+    person = queries.person(user_id, now.astimezone(tz).date())
+    return Reply(fb.person_blocks(person, min_block_minutes=settings.focus.min_block_minutes,
+                                  key=queries.key_status(user_id), now=now, tz=tz, public_url=public_url()))

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Iterable, Sequence
 
 from bot.models import FocusDay, Heartbeat
-from bot.store.times import to_db_time
+from bot.store.times import from_db_time, to_db_time
 
 _HEARTBEAT_COLUMNS = "slack_user_id, time, entity, type, category, project, branch, language, is_write, editor, machine"
 
@@ -55,7 +55,22 @@ class FocusStore:
         ).fetchone()
         return row[0] if row else None
 
+    def active_api_key_created_at(self, slack_user_id: str) -> datetime | None:
+        """When the person's newest active key was created; None without an active key."""
+        row = self.db.conn.execute(
+            "SELECT MAX(created_at) FROM api_keys WHERE slack_user_id = ? AND revoked_at IS NULL", [slack_user_id]
+        ).fetchone()
+        return from_db_time(row[0]) if row else None
+
     # -- heartbeats -------------------------------------------------------------------------
+
+    def last_heartbeat_received(self, slack_user_id: str) -> float | None:
+        """When (epoch seconds) the person's latest stored heartbeat arrived; None without any
+        (raw heartbeats are kept for the retention only)."""
+        row = self.db.conn.execute(
+            "SELECT MAX(received_at) FROM heartbeats WHERE slack_user_id = ?", [slack_user_id]
+        ).fetchone()
+        return row[0] if row else None
 
     def insert_heartbeats(self, heartbeats: Sequence[Heartbeat], received_at: float) -> list[bool]:
         """Store heartbeats not seen before; per heartbeat, True when it was new."""
