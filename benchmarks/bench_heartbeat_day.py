@@ -113,8 +113,8 @@ def over_http(db: str, warm_up: list[list[Heartbeat]], cases: Posts) -> dict[str
     import httpx
 
     from benchmarks.bench_heartbeats import run_server
-    from tests.live import free_port, wait_until_up
     from bot.keys import issue_key
+    from tests.live import free_port, wait_until_up
 
     store = Store(db)
     users = {hbs[0].slack_user_id for posts in [warm_up, *cases.values()] for hbs in posts}

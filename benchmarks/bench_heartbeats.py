@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 
 from benchmarks.timing import percentile  # noqa: E402
-from tests.live import free_port, wait_until_up  # noqa: E402
 from bot.config import settings_from_mapping  # noqa: E402
 from bot.keys import issue_key  # noqa: E402
 from bot.store import Store  # noqa: E402
+from tests.live import free_port, wait_until_up  # noqa: E402
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 POSTS = int(os.environ.get("BENCH_POSTS", "200"))

@@ -20,7 +20,16 @@ from fastapi.testclient import TestClient
 
 from bot.cli import cli
 from bot.config import Settings, settings_from_mapping
-from bot.digest.deliver import ALREADY_POSTED, EVENT_TYPE, FAILED, IN_PROGRESS, LEASE, POSTED, deliver, deliver_due
+from bot.digest.deliver import (
+    ALREADY_POSTED,
+    EVENT_TYPE,
+    FAILED,
+    IN_PROGRESS,
+    LEASE,
+    POSTED,
+    deliver,
+    deliver_due,
+)
 from bot.digest.period import week_named
 from bot.jobs import Services, all_jobs, build_scheduler, run_job
 from bot.models import PipelineRun

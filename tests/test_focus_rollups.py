@@ -33,7 +33,6 @@ from tests.heartbeat_support import (  # noqa: F401 (store, client, key are fixt
     stored,
 )
 
-
 # -- rollups maintained as heartbeats arrive ---------------------------------------------------------
 
 

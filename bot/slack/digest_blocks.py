@@ -11,15 +11,50 @@ import re
 from datetime import timedelta
 from typing import Sequence
 
-from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    SectionBlock,
+)
 
-from bot.digest.model import DeliverySection, Digest, FocusSection, HandoffSection, PipelineSection, TeamFocusWeek
-from bot.formatting import business_days, duration, hours_minutes, percent, percent_change
+from bot.digest.model import (
+    DeliverySection,
+    Digest,
+    FocusSection,
+    HandoffSection,
+    PipelineSection,
+    TeamFocusWeek,
+)
+from bot.formatting import (
+    business_days,
+    duration,
+    hours_minutes,
+    percent,
+    percent_change,
+)
 from bot.metrics.delivery import DeliveryMetrics
 from bot.metrics.handoffs import HandoffStats
 from bot.metrics.workcal import WorkCalendar
-from bot.slack.blocks import MAX_SUMMARY, _clip, _context, _fit, _header, _key_link, _pack_lines, _section, escape
-from bot.slack.pipeline_blocks import _link, counts, reliability, streak_text, trend_arrow
+from bot.slack.blocks import (
+    MAX_SUMMARY,
+    _clip,
+    _context,
+    _fit,
+    _header,
+    _key_link,
+    _pack_lines,
+    _section,
+    escape,
+)
+from bot.slack.pipeline_blocks import (
+    _link,
+    counts,
+    reliability,
+    streak_text,
+    trend_arrow,
+)
 
 MAX_ROWS = 5  # oldest handoffs, worst pipelines: the rest is one "…and N more" line
 MAX_TEXT_FALLBACK = 600
