@@ -268,3 +268,23 @@ def test_a_job_that_needs_slack_says_it_cannot_reach_it(here, monkeypatch):
     result = run("jobs", "run", "link-users")
     assert result.exit_code == 1
     assert "link-users failed: cannot reach Slack at http://127.0.0.1:9/api/" in result.output
+
+
+def test_the_model_rollback_rate_counts_only_model_targets(here):
+    """The demo deploys services and models (`*-model`, [delivery] model_targets in demo.toml):
+    the model rollback rate is over the models' production deployments only."""
+    from datetime import datetime, timezone
+
+    from bot.demo import demo_settings
+    from bot.demo_pipelines import build_demo_pipelines
+    from bot.pipelines import PipelineQueries
+    from bot.store import Store
+
+    store, now = Store(here / "b.db"), datetime.now(timezone.utc)
+    build_demo_pipelines(store, now)
+    settings = demo_settings()
+    assert settings.delivery.model_targets == ("*-model",)
+    models = PipelineQueries(store, settings).delivery(now, 90)
+    everything = PipelineQueries(store, settings_from_mapping({}, {})).delivery(now, 90)
+    assert 0 < models.model_production_deployments < models.production_deployments
+    assert everything.model_production_deployments == everything.production_deployments
