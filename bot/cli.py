@@ -196,7 +196,7 @@ def jobs_run(ctx: click.Context, name: str) -> None:
         raise click.BadParameter(f"unknown job {name!r}; jobs: {', '.join(jobs)}", param_hint="NAME")
     from slack_sdk.errors import SlackApiError
 
-    from bot.connectivity import slack_auth_hint, slack_unreachable
+    from bot.slack.errors import slack_auth_hint, slack_unreachable
     from bot.sources.airflow import AirflowSyncError
     from bot.sources.jira import JiraSyncError
 

@@ -7,6 +7,7 @@ not working: `config check` exits 1), or "not configured" (nothing set up, which
 from __future__ import annotations
 
 from bot.config import Settings
+from bot.slack.errors import slack_auth_hint, slack_unreachable
 
 OK, FAILED, NOT_CONFIGURED = "ok", "FAILED", "not configured"
 
@@ -31,22 +32,6 @@ def check_slack(settings: Settings) -> tuple[str, str]:
     if not settings.slack_signing_secret:
         return FAILED, f"bot {info.get('user')} is reachable, but SLACK_SIGNING_SECRET is not set"
     return OK, f"bot {info.get('user')} in workspace {info.get('team')}"
-
-
-def slack_auth_hint(exc) -> str:
-    """What to check when Slack refuses the token."""
-    error = str(exc.response.get("error", ""))
-    if error in ("invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"):
-        return "check SLACK_BOT_TOKEN: the Bot User OAuth Token (xoxb-…) of the installed app"
-    return "see https://api.slack.com/methods/auth.test"
-
-
-def slack_unreachable(settings: Settings, exc: BaseException) -> str:
-    """One line for a Slack API that cannot be reached (no network, proxy, firewall)."""
-    where = settings.slack_api_url or "https://slack.com/api/"
-    reason = getattr(exc, "reason", None) or exc
-    return (f"cannot reach Slack at {where} ({type(reason).__name__}: {str(reason)[:120]}); check the network,"
-            " HTTPS_PROXY and SLACK_API_URL")
 
 
 def check_jira(settings: Settings) -> tuple[str, str]:

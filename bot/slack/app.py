@@ -17,11 +17,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.clock import Clock, utc_now
 from bot.config import ConfigError, Settings
-from bot.connectivity import slack_auth_hint, slack_unreachable
 from bot.handoffs import HandoffQueries
 from bot.priority import IngestActivity
 from bot.slack import commands, focus_commands, home, pipeline_commands
-from bot.slack.errors import SORRY, on_error  # noqa: F401 (SORRY re-exported)
+from bot.slack.errors import SORRY, on_error, slack_auth_hint, slack_unreachable  # noqa: F401 (SORRY re-exported)
 from bot.slack.load import BoundedListenerExecutor, shed_when_full
 from bot.store import Store
 

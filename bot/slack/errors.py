@@ -1,5 +1,6 @@
 """What happens when a listener fails: one log line (no tokens, no response URLs) and a
-private "sorry" to the person, from the app's single error path."""
+private "sorry" to the person, from the app's single error path; and the one-line
+explanations of Slack refusing the token or being out of reach."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import logging
 from typing import Any, Callable
 
 from slack_bolt import BoltContext, Respond
+
+from bot.config import Settings
 
 log = logging.getLogger("bot.slack.app")
 
@@ -54,3 +57,19 @@ def answering_errors(listener: Callable[..., Any]) -> Callable[..., Any]:
             return None
 
     return run
+
+
+def slack_auth_hint(exc) -> str:
+    """What to check when Slack refuses the token."""
+    error = str(exc.response.get("error", ""))
+    if error in ("invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"):
+        return "check SLACK_BOT_TOKEN: the Bot User OAuth Token (xoxb-…) of the installed app"
+    return "see https://api.slack.com/methods/auth.test"
+
+
+def slack_unreachable(settings: Settings, exc: BaseException) -> str:
+    """One line for a Slack API that cannot be reached (no network, proxy, firewall)."""
+    where = settings.slack_api_url or "https://slack.com/api/"
+    reason = getattr(exc, "reason", None) or exc
+    return (f"cannot reach Slack at {where} ({type(reason).__name__}: {str(reason)[:120]}); check the network,"
+            " HTTPS_PROXY and SLACK_API_URL")
