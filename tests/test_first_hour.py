@@ -288,3 +288,15 @@ def test_the_model_rollback_rate_counts_only_model_targets(here):
     everything = PipelineQueries(store, settings_from_mapping({}, {})).delivery(now, 90)
     assert 0 < models.model_production_deployments < models.production_deployments
     assert everything.model_production_deployments == everything.production_deployments
+
+
+@pytest.mark.parametrize("zone", ["Europe", "Mars/Olympus", "", "UTC "])
+def test_a_slack_profile_with_no_real_zone_falls_back_to_the_orgs_with_a_log_line(zone, caplog):
+    from zoneinfo import ZoneInfo
+
+    from bot.slack.commands import user_timezone
+
+    org_zone = ZoneInfo("Europe/Berlin")
+    with caplog.at_level("WARNING"):
+        assert user_timezone({"id": "U0ALICE", "tz": zone}, org_zone) is org_zone
+    assert ("unknown Slack timezone" in caplog.text) == bool(zone)
