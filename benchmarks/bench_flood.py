@@ -52,7 +52,7 @@ def run_server(db: str, port: int, slack_api_url: str, keys_out, ready) -> None:
     from benchmarks.synthetic import NOW
     from bot.clock import utc_now
     from bot.config import settings_from_mapping
-    from bot.keys import issue_key
+    from bot.ingest.keys import issue_key
     from bot.priority import IngestActivity
     from bot.slack.app import create_app
     from bot.store import Store

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.timing import percentile  # noqa: E402
 from bot.config import settings_from_mapping  # noqa: E402
-from bot.focus_rollup import record_heartbeats  # noqa: E402
+from bot.ingest.focus import record_heartbeats  # noqa: E402
 from bot.models import Heartbeat  # noqa: E402
 from bot.store import Store  # noqa: E402
 
@@ -113,7 +113,7 @@ def over_http(db: str, warm_up: list[list[Heartbeat]], cases: Posts) -> dict[str
     import httpx
 
     from benchmarks.bench_heartbeats import run_server
-    from bot.keys import issue_key
+    from bot.ingest.keys import issue_key
     from tests.live import free_port, wait_until_up
 
     store = Store(db)

@@ -33,7 +33,7 @@ import httpx  # noqa: E402
 
 from benchmarks.timing import percentile  # noqa: E402
 from bot.config import settings_from_mapping  # noqa: E402
-from bot.keys import issue_key  # noqa: E402
+from bot.ingest.keys import issue_key  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.live import free_port, wait_until_up  # noqa: E402
 

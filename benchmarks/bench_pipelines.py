@@ -36,6 +36,7 @@ import httpx  # noqa: E402
 
 from benchmarks.timing import latency_line, measure_slash, percentile  # noqa: E402
 from bot.config import settings_from_mapping  # noqa: E402
+from bot.ingest.pipelines import record_pipeline_runs
 from bot.models import PipelineRun  # noqa: E402
 from bot.server import build_server  # noqa: E402
 from bot.store import Store  # noqa: E402
@@ -89,7 +90,7 @@ def build(path: Path = DB, seed: int = 3) -> Store:
                 batch.append(batch[-1]._replace(attempt=2, status="success", started_at=again,
                                                 finished_at=again + timedelta(minutes=10)))
         if len(batch) >= 50_000 or n == PIPELINES - 1:
-            store.save_pipeline_runs(batch)
+            record_pipeline_runs(store, batch)
             total += len(batch)
             batch = []
             print(f"\r  built {n + 1} pipelines, {total:,} runs", end="", file=sys.stderr)

@@ -1,6 +1,6 @@
 """Build (once) the benchmark database: 50,000 issues, 1,000,000 changelog items.
 
-Writes through `bot.ingest.record_jira_issue`, the path sync and webhooks use, batched
+Writes through `bot.ingest.jira.record_jira_issue`, the path sync and webhooks use, batched
 in transactions of 500 issues. Reused when it already exists (delete it to rebuild).
 """
 
@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.synthetic import NOW, synthetic_issues  # noqa: E402
 from bot.config import settings_from_mapping  # noqa: E402
-from bot.ingest import record_jira_issue  # noqa: E402
+from bot.ingest.jira import record_jira_issue  # noqa: E402
 from bot.metrics.handoffs import HandoffRules  # noqa: E402
 from bot.store import Store  # noqa: E402
 

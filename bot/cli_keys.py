@@ -11,7 +11,7 @@ import re
 import click
 
 from bot.clock import utc_now
-from bot.keys import issue_key, revoke_keys
+from bot.ingest.keys import issue_key, revoke_keys
 
 HEARTBEAT_PATH = "/api/v1/users/current/heartbeats.bulk"
 HOST_PLACEHOLDER = "https://YOUR-BRIDGE-HOST"

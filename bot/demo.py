@@ -1,7 +1,7 @@
 """A synthetic AI/ML organisation, stored and measured by the real code paths.
 
 `build_demo_org` writes ~12 weeks of Jira issues with realistic handoff histories through
-`bot.ingest` (the same path sync and webhooks use); the CLI then prints the views.
+`bot.ingest.jira` (the same path sync and webhooks use); the CLI then prints the views.
 No network, no credentials; the same seed gives the same organisation.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from bot.config import Settings, load_settings
-from bot.ingest import record_jira_issue
+from bot.ingest.jira import record_jira_issue
 from bot.metrics.handoffs import HandoffRules
 from bot.models import ChangeItem, JiraIssue
 from bot.store import Store

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.focus import FocusQueries, PersonFocus, TeamReport
-from bot.focus_rollup import record_heartbeats
 from bot.formatting import duration, percent
+from bot.ingest.focus import record_heartbeats
 from bot.models import Heartbeat
 from bot.slack.focus_blocks import average_sentence, day_lines, hours
 from bot.store import Store

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.formatting import duration, local_time, percent
+from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.delivery import DeliveryMetrics
 from bot.models import Deployment, Incident, PipelineRun
 from bot.pipelines import PipelineDetail, PipelineQueries, PipelinesOverview
@@ -90,7 +91,7 @@ def build_demo_pipelines(
             progress(n + 1)
     deployments = _deployments(rng, start, now)
     incidents = _incidents(rng, deployments, now)
-    store.save_pipeline_runs(runs)
+    record_pipeline_runs(store, runs)
     store.save_deployments(deployments)
     store.save_incidents(incidents)
     return len(runs), len(deployments), len(incidents)

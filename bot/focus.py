@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.clock import zone_named
 from bot.config import Settings
-from bot.focus_rollup import rebuild_rollups
+from bot.ingest.focus import rebuild_rollups
 from bot.metrics.focus import TeamFocus, average_focus, recent_workdays, team_focus
 from bot.models import FocusDay
 from bot.store import Store, from_db_time

@@ -94,10 +94,10 @@ def focus_alerts(services: Services) -> str:
 
 def prune_heartbeats(services: Services) -> str:
     """Delete raw heartbeats past `focus.heartbeat_retention_days` (rollups stay)."""
-    from bot.focus_rollup import prune_heartbeats_job
+    from bot.ingest.focus import prune_heartbeats_job
 
     settings = services.settings
-    from bot.focus_rollup import PRUNE_MARGIN
+    from bot.ingest.focus import PRUNE_MARGIN
 
     removed = prune_heartbeats_job(services.store, settings, services.clock())
     kept = settings.focus.heartbeat_retention_days + PRUNE_MARGIN.days

@@ -20,7 +20,8 @@ from slack_sdk.models.blocks import (
 from bot.config import DigestSettings, Settings, settings_from_mapping
 from bot.digest.model import Digest
 from bot.digest.period import week_named
-from bot.ingest import record_jira_issue
+from bot.ingest.jira import record_jira_issue
+from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.handoffs import HandoffRules
 from bot.metrics.workcal import WorkCalendar
 from bot.models import (
@@ -148,7 +149,7 @@ def seed_pipelines(store: Store) -> None:
     23:30 local is W45's, e3's final attempt at Mon 16 Nov 01:00 is W47's) = 100 %; nightly 1
     cancelled. All: 6 runs, 4 ok, 1 failed, 1 cancelled = 80 %. W45: train t9 failed, etl e9 ok
     and e0 failed, old-dag ok: 4 runs = 50 %."""
-    store.save_pipeline_runs([
+    record_pipeline_runs(store, [
         run("train", "t9", "failed", local(11, 4, 12)),
         run("train", "r0", "failed", local(11, 8, 20)),
         run("train", "r0", "success", local(11, 9, 8), attempt=2),

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.config import settings_from_mapping
-from bot.keys import issue_key
+from bot.ingest.keys import issue_key
 from bot.models import Heartbeat
 from bot.store import Store
 from bot.web import create_web_app

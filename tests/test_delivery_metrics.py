@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import Settings
+from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.delivery import (
     DeliveryMetrics,
     delivery_by_target,
@@ -234,7 +235,7 @@ def test_model_rollback_rate_counts_only_model_targets():
 
 def test_queries_delivery_reads_history_commit_times_and_incidents(tmp_path):
     store = Store(tmp_path / "bridge.db")
-    store.save_pipeline_runs([PipelineRun("github", "build", "1", 1, "success", at(12), commit_sha="c2",
+    record_pipeline_runs(store, [PipelineRun("github", "build", "1", 1, "success", at(12), commit_sha="c2",
                                           commit_at=at(12, -6))])
     store.save_deployments([
         dep(100, "v1", did="old"),  # before the window: v1 ran before

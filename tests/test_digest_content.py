@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlo
 from bot.digest.compute import build_digest
 from bot.digest.model import Digest
 from bot.digest.period import week_named
+from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.delivery import delivery_metrics
 from bot.metrics.focus import team_focus
 from bot.metrics.handoffs import summarize
@@ -368,7 +369,7 @@ def seed_scale(store: Store) -> None:
         name = f"team-{i % 7}/repo-{i}: train & evaluate <{i}>.yml"
         runs += [run(name, f"a{i}", "failed", local(11, 10, 1) + timedelta(minutes=i)),
                  run(name, f"b{i}", "success" if i % 3 else "failed", local(11, 12, 1) + timedelta(minutes=i))]
-    store.save_pipeline_runs(runs)
+    record_pipeline_runs(store, runs)
 
 
 def test_a_huge_week_fits_slacks_limits_and_is_accepted(tmp_path):

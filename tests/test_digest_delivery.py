@@ -31,6 +31,7 @@ from bot.digest.deliver import (
     deliver_due,
 )
 from bot.digest.period import week_named
+from bot.ingest.pipelines import record_pipeline_runs
 from bot.jobs import Services, all_jobs, build_scheduler, run_job
 from bot.models import PipelineRun
 from bot.slack.app import digest_client
@@ -68,7 +69,7 @@ def seed_runs(store: Store) -> None:
         finished = datetime(2026, 9, 21, 2, tzinfo=UTC) + timedelta(days=day)
         status = "failed" if day % 7 == 3 else "success"
         runs.append(PipelineRun("api", "nightly-train", f"r{day}", 1, status, finished, url=f"https://ci/{day}"))
-    store.save_pipeline_runs(runs)
+    record_pipeline_runs(store, runs)
 
 
 def posted_digests(fake: FakeSlack, channel: str = CHANNEL) -> list[dict]:

@@ -13,6 +13,7 @@ from bot.config import settings_from_mapping
 from bot.digest.compute import build_digest
 from bot.digest.period import week_named
 from bot.formatting import hours_minutes, line_cells, percent_change, points_change
+from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.workcal import WorkCalendar
 from bot.slack.digest_blocks import blocks_as_text, digest_text
 from bot.store import Store
@@ -86,7 +87,7 @@ def test_staging_only_deployments_make_a_quiet_delivery_week(tmp_path):
 
 def test_a_pipeline_that_did_not_run_this_week_is_not_among_the_worst(tmp_path):
     store = Store(tmp_path / "b.db")
-    store.save_pipeline_runs([
+    record_pipeline_runs(store, [
         run("stale", "s1", "failed", local(11, 4, 10)),  # W45 only: a failure streak, no run in W46
         run("busy", "b1", "failed", local(11, 10, 10)),
         run("busy", "b2", "success", local(11, 11, 10)),
@@ -167,7 +168,7 @@ def test_trend_points_are_singular_for_one():
 def test_a_one_point_change_in_the_digest_reads_one_pt(tmp_path):
     """W45 10 of 11 runs succeeded (91%), W46 9 of 10 (90%): one point down, said once."""
     store = Store(tmp_path / "b.db")
-    store.save_pipeline_runs(
+    record_pipeline_runs(store, 
         [run("train", f"p{i}", "failed" if i == 0 else "success", local(11, 3, 10) + timedelta(hours=i))
          for i in range(11)]
         + [run("train", f"c{i}", "failed" if i == 0 else "success", local(11, 10, 10) + timedelta(hours=i))
@@ -202,7 +203,7 @@ def test_nothing_to_compare_is_left_unsaid(seeded: Store):
 def test_a_first_week_reads_without_last_week(tmp_path):
     """Runs and focus data only this week: no '(last week —)'."""
     store = Store(tmp_path / "b.db")
-    store.save_pipeline_runs([run("train", "r1", "success", local(11, 10, 10)),
+    record_pipeline_runs(store, [run("train", "r1", "success", local(11, 10, 10)),
                               run("train", "r2", "failed", local(11, 11, 10))])
     focus_days(store, "U0ANA", workdays(date(2026, 11, 9)), 3.5, 2, 1.5)
     settings, digest = org(sections=["focus", "pipelines"], chart=False)

@@ -273,7 +273,7 @@ def test_learning_a_persons_timezone_recuts_their_days(fake: FakeSlack, tmp_path
     """Heartbeats stored before Slack told us U0LAX's timezone were cut at the org's (UTC)
     midnights; once users.info says Los Angeles, the rollups are rebuilt in that zone."""
     from bot.focus import FocusQueries
-    from bot.focus_rollup import record_heartbeats
+    from bot.ingest.focus import record_heartbeats
     from bot.models import Heartbeat
 
     settings = settings_for(fake)

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from bot.config import settings_from_mapping
-from bot.focus_rollup import prune_heartbeats_job, rebuild_rollups, record_heartbeats
+from bot.ingest.focus import prune_heartbeats_job, rebuild_rollups, record_heartbeats
 from bot.models import Heartbeat
 from bot.store import Store
 from tests.heartbeat_support import (  # noqa: F401 (store, client, key are fixtures)

@@ -24,7 +24,7 @@ import pytest
 
 from bot import web_limits
 from bot.config import settings_from_mapping
-from bot.keys import issue_key
+from bot.ingest.keys import issue_key
 from bot.slack.app import create_app
 from bot.store import Store
 from bot.web import create_web_app

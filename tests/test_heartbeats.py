@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from bot.cli_keys import keys
-from bot.keys import issue_key, revoke_keys
+from bot.ingest.keys import issue_key, revoke_keys
 from bot.sources.heartbeats import BULK_PATHS, SINGLE_PATHS
 from bot.store import Store
 from bot.web import create_web_app

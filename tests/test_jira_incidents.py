@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bot.config import settings_from_mapping
-from bot.ingest import incident_target
+from bot.ingest.jira import incident_target
 from bot.models import Incident, JiraIssue
 from bot.sources.jira import JiraSync, connect
 from bot.sources.jira_webhook import make_router

@@ -26,7 +26,7 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 from bot.config import settings_from_mapping  # noqa: E402
-from bot.keys import issue_key  # noqa: E402
+from bot.ingest.keys import issue_key  # noqa: E402
 from bot.store import Store  # noqa: E402
 from bot.web import create_web_app  # noqa: E402
 

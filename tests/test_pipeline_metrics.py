@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.config import Settings
+from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.reliability import (
     STATUSES,
     PipelineStats,
@@ -204,7 +205,7 @@ def test_summarize_windows_matches_separate_summaries():
 @pytest.fixture
 def queries(tmp_path):
     store = Store(tmp_path / "bridge.db")
-    store.save_pipeline_runs([
+    record_pipeline_runs(store, [
         run(1, "success", "org/ml: train.yml", run_id="t1"),
         run(2, "failed", "org/ml: train.yml", run_id="t2"),
         run(10, "success", "org/ml: train.yml", run_id="t3"),

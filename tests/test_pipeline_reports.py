@@ -21,6 +21,7 @@ from bot.demo_pipelines import (
     demo_pipelines_text,
     pipelines_text,
 )
+from bot.ingest.pipelines import record_pipeline_runs
 from bot.models import Deployment, Incident, PipelineRun
 from bot.pipelines import PipelineQueries
 from bot.store import Store
@@ -55,7 +56,7 @@ def seed(store: Store, now: datetime) -> None:
     Delivery over 30 days: api-svc v1 (2 h lead), v2 (4 h), v3 failed, then v1 again (an
     inferred rollback, which marks v2 as failed); ranker v1 (6 h lead) followed 1 h later by
     an incident restored in 3 h; a staging deployment."""
-    store.save_pipeline_runs([
+    record_pipeline_runs(store, [
         _run(now, "train", "github", "t1", "success", 6),
         _run(now, "train", "github", "t2", "failed", 5, attempt=1),
         _run(now, "train", "github", "t2", "success", 4.9, attempt=2),

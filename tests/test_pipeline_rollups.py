@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.config import Settings
+from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.reliability import summarize_windows
 from bot.models import PipelineRun
 from bot.pipelines import PipelineQueries
@@ -61,7 +62,7 @@ def test_overview_from_rollups_equals_the_raw_computation(tmp_path, seed):
     shuffled = runs[:]
     rng.shuffle(shuffled)
     for start in range(0, len(shuffled), 37):  # arrive in batches, out of order
-        store.save_pipeline_runs(shuffled[start:start + 37])
+        record_pipeline_runs(store, shuffled[start:start + 37])
     overview = PipelineQueries(store, Settings()).overview(NOW)
     oracle = summarize_windows(runs, NOW, (7, 30))
     assert comparable(overview.week) == comparable(oracle[7])
@@ -71,13 +72,13 @@ def test_overview_from_rollups_equals_the_raw_computation(tmp_path, seed):
 def test_a_rerun_moves_its_run_to_the_day_the_final_attempt_finished(tmp_path):
     store = Store(tmp_path / "r.db")
     day1 = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
-    store.save_pipeline_runs([PipelineRun("github", "p", "1", 1, "failed", day1)])
+    record_pipeline_runs(store, [PipelineRun("github", "p", "1", 1, "failed", day1)])
     assert store.pipeline_day_totals(["2026-03-01", "2026-03-03"]) == [("p", "github", 0, 1, 0, 1, 0, 0)]
-    store.save_pipeline_runs([PipelineRun("github", "p", "1", 2, "success", day1 + timedelta(hours=2))])
+    record_pipeline_runs(store, [PipelineRun("github", "p", "1", 2, "success", day1 + timedelta(hours=2))])
     rows = store.db.conn.execute("SELECT day, runs, success, failed FROM pipeline_days ORDER BY day").fetchall()
     assert rows == [("2026-03-02", 1, 1, 0)]
     # a late, different state of the same attempt replaces it
-    store.save_pipeline_runs([PipelineRun("github", "p", "1", 2, "failed", day1 + timedelta(hours=3))])
+    record_pipeline_runs(store, [PipelineRun("github", "p", "1", 2, "failed", day1 + timedelta(hours=3))])
     rows = store.db.conn.execute("SELECT day, runs, success, failed FROM pipeline_days ORDER BY day").fetchall()
     assert rows == [("2026-03-02", 1, 0, 1)]
 
@@ -86,7 +87,7 @@ def test_long_failure_streaks_are_counted_in_full(tmp_path):
     store = Store(tmp_path / "r.db")
     runs = [PipelineRun("api", "flaky", "ok", 1, "success", NOW - timedelta(days=50))]
     runs += [PipelineRun("api", "flaky", f"f{n}", 1, "failed", NOW - timedelta(hours=n + 1)) for n in range(120)]
-    store.save_pipeline_runs(runs)
+    record_pipeline_runs(store, runs)
     [summary] = PipelineQueries(store, Settings()).overview(NOW).month
     assert summary.streak == 120
     assert store.pipeline_names() == ["flaky"]

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from bot.config import settings_from_mapping
+from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.reliability import summarize_pipelines
 from bot.models import PipelineRun
 from bot.pipelines import PipelineDetail, PipelineQueries
@@ -77,7 +78,7 @@ def seed(store: Store) -> None:
              run(D, "api", "d2", "cancelled", 2)]
     runs += [run(E, "airflow", "e0", "success", 20.5), run(E, "airflow", "e1", "failed", 20)]
     runs += [run("ancient_dag", "airflow", "f0", "failed", 100)]
-    store.save_pipeline_runs(runs)
+    record_pipeline_runs(store, runs)
 
 
 # -- the running server ------------------------------------------------------------------------
@@ -259,7 +260,7 @@ def test_no_runs_yet_says_how_to_connect_a_source(fake: FakeSlack, tmp_path) -> 
 
 def test_500_pipelines_stay_within_block_kit_limits(fake: FakeSlack, tmp_path) -> None:
     def many(store: Store) -> None:
-        store.save_pipeline_runs([
+        record_pipeline_runs(store, [
             run(f"team/repo-{n:03d} <&> " + "x" * 300, "github", f"r{n}-{k}", "failed" if k < n % 5 else "success",
                 k + 0.5)
             for n in range(500) for k in range(4)
@@ -295,7 +296,7 @@ def test_trend_arrows() -> None:
 
 def test_a_pipeline_quiet_this_week_shows_the_week_before(tmp_path) -> None:
     store = Store(tmp_path / "quiet.db")
-    store.save_pipeline_runs([run("quiet", "api", "q1", "success", 10), run("quiet", "api", "q2", "failed", 9)])
+    record_pipeline_runs(store, [run("quiet", "api", "q1", "success", 10), run("quiet", "api", "q2", "failed", 9)])
     overview = PipelineQueries(store, settings_from_mapping({}, {})).overview(NOW)
     text = joined([b.to_dict() for b in pb.overview_blocks(overview)])
     assert "*1 pipeline*: 7 days *—* · no runs  |  30 days *50%* · 2 runs, 1 failed" in text
@@ -308,7 +309,7 @@ def test_names_are_escaped_in_the_notification_text_too(fake: FakeSlack, tmp_pat
     hostile = "<!channel> <@U0BOSS> & co"
 
     def seed_hostile(store: Store) -> None:
-        store.save_pipeline_runs([run(hostile, "api", "r1", "failed", 0.5)])
+        record_pipeline_runs(store, [run(hostile, "api", "r1", "failed", 0.5)])
 
     with bridge_with(fake, tmp_path / "hostile.db", seed_hostile) as b:
         for text in (hostile, "<!channel>", "<!here> nothing"):
@@ -330,7 +331,7 @@ def test_a_change_of_one_point_is_one_pt() -> None:
 def test_pipelines_reads_a_one_point_change_as_1_pt(tmp_path) -> None:
     """7 days: 49 of 50 succeeded (98%); the 7 days before: 97 of 100 (97%)."""
     store = Store(tmp_path / "pt.db")
-    store.save_pipeline_runs(
+    record_pipeline_runs(store, 
         [run("steady", "api", f"n{i}", "failed" if i == 0 else "success", 0.1 + i * 0.13) for i in range(50)]
         + [run("steady", "api", f"b{i}", "failed" if i < 3 else "success", 7.05 + i * 0.065) for i in range(100)])
     queries = PipelineQueries(store, settings_from_mapping({}, {}))

@@ -17,7 +17,7 @@ import pytest
 
 from bot.config import Settings, settings_from_mapping
 from bot.handoffs import HandoffQueries, StatsReport
-from bot.ingest import record_jira_issue
+from bot.ingest.jira import record_jira_issue
 from bot.metrics.handoffs import HandoffRules, HandoffStats
 from bot.metrics.workcal import WorkCalendar
 from bot.models import ChangeItem, HandoffCycle, HandoffState, HandoffView, JiraIssue

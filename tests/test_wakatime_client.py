@@ -24,7 +24,7 @@ import pytest
 
 from bot.clock import utc_now
 from bot.config import settings_from_mapping
-from bot.keys import issue_key, revoke_keys
+from bot.ingest.keys import issue_key, revoke_keys
 from bot.models import Heartbeat
 from bot.store import Store
 from bot.web import create_web_app

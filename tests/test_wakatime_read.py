@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.keys import issue_key, revoke_keys
+from bot.ingest.keys import issue_key, revoke_keys
 from bot.models import FocusDay
 from bot.sources.heartbeats import BULK_PATHS, SINGLE_PATHS
 from bot.sources.wakatime_read import (

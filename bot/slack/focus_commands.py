@@ -22,7 +22,7 @@ from slack_sdk import WebClient
 from bot.clock import Clock
 from bot.config import Settings
 from bot.focus import FocusQueries
-from bot.keys import issue_key
+from bot.ingest.keys import issue_key
 from bot.slack import blocks as render
 from bot.slack import focus_blocks as fb
 from bot.slack.commands import Reply, ack_at_once

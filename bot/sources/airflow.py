@@ -41,6 +41,7 @@ import requests
 
 from bot.clock import Clock, utc_now
 from bot.config import AirflowSettings, Settings
+from bot.ingest.pipelines import record_pipeline_runs
 from bot.models import PipelineRun
 from bot.sources.inbound import check_order, check_time
 from bot.sources.jira_http import RetryingAdapter, Sleep
@@ -172,7 +173,7 @@ class AirflowSync:
             pages += 1
             runs = self._normalise(raw_runs)
             if runs:
-                self.store.save_pipeline_runs(runs)
+                record_pipeline_runs(self.store, runs)
             stored += len(runs)
             for run in runs:
                 newest = run.finished_at if newest is None else max(newest, run.finished_at)

@@ -38,6 +38,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.clock import Clock, utc_now
 from bot.config import Settings
+from bot.ingest.pipelines import record_json, record_pipeline_runs
 from bot.models import Deployment, Incident, PipelineRun
 from bot.sources.inbound import (
     MAX_ATTEMPT,
@@ -46,7 +47,6 @@ from bot.sources.inbound import (
     decode_json,
     error,
     is_production_name,
-    record_json,
     secret_matches,
 )
 from bot.store import Store
@@ -202,7 +202,7 @@ _INCIDENT = {"incident_id": "INC-42", "title": "Ranker returns stale results", "
              "resolved_at": "2026-03-04T17:10:00Z", "target": "ranker-model", "deployment_id": "deploy-981"}
 
 ENDPOINTS = (
-    Endpoint("/api/v1/pipeline-runs", "pipeline_runs", PipelineRunIn, Store.save_pipeline_runs, "Record pipeline runs",
+    Endpoint("/api/v1/pipeline-runs", "pipeline_runs", PipelineRunIn, record_pipeline_runs, "Record pipeline runs",
              (_RUN, {**_RUN, "run_id": "4712", "status": "failed", "finished_at": "2026-03-04T16:02:40Z"})),
     Endpoint("/api/v1/deployments", "deployments", DeploymentIn, Store.save_deployments, "Record deployments",
              (_DEPLOY, {**_DEPLOY, "deployment_id": "deploy-982", "version": "v2.3.0", "is_rollback": True,

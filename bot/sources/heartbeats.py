@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.clock import Clock, utc_now
 from bot.config import Settings
-from bot.focus_rollup import record_heartbeats
+from bot.ingest.focus import record_heartbeats
 from bot.models import Heartbeat
 from bot.sources.inbound import PayloadError, decode_json, encodable
 from bot.store import Store

@@ -1,6 +1,6 @@
 """What the push sources share: strict JSON decoding, constant-time secret checks, JSON error
 replies, field lookups that name what is missing, time parsing within a sane range, and
-storing a delivery once.
+the answer to a delivery stored once (by `bot.ingest.pipelines.store_once`).
 
 Used by the Jira, GitHub, GitLab and generic-API sources and the heartbeat ingest. Body size
 limits are enforced for every path before any of this runs (`bot.web_limits`).
@@ -14,12 +14,12 @@ import logging
 import re
 import sqlite3
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, NamedTuple, Sequence
+from typing import Any, Iterable, NamedTuple
 
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from bot.models import Deployment, PipelineRun
+from bot.ingest.pipelines import store_once
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -197,35 +197,6 @@ def parse_time(value: Any, path: str, now: datetime, required: bool = True) -> d
 
 def is_production_name(environment: str) -> bool:
     return environment.strip().lower() in PRODUCTION_NAMES
-
-
-def record_json(record: NamedTuple) -> dict[str, Any]:
-    """A stored record as JSON (times in UTC ISO 8601)."""
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in record._asdict().items()}
-
-
-def _stored_newer(store: Store, record: PipelineRun | Deployment) -> bool:
-    """True when a later state of the same run attempt / deployment is already stored."""
-    if isinstance(record, PipelineRun):
-        return any(r.source == record.source and r.run_id == record.run_id and r.attempt == record.attempt
-                   and r.finished_at > record.finished_at
-                   for r in store.pipeline_runs(record.finished_at, pipeline=record.pipeline))
-    return any(d.source == record.source and d.deployment_id == record.deployment_id
-               and d.finished_at > record.finished_at for d in store.deployments(record.finished_at))
-
-
-def store_once(store: Store, source: str, delivery: str | None, records: Sequence[PipelineRun | Deployment],
-               received_at: datetime) -> dict[str, Any]:
-    """Store webhook records once per delivery id, in one transaction; a record older than
-    what is stored for the same run attempt / deployment is skipped."""
-    with store.transaction():
-        if delivery and not store.remember_delivery(source, delivery[:200], received_at):
-            return {"ok": True, "duplicate": True}
-        fresh = [r for r in records if not _stored_newer(store, r)]
-        store.save_pipeline_runs([r for r in fresh if isinstance(r, PipelineRun)])
-        store.save_deployments([r for r in fresh if isinstance(r, Deployment)])
-        return {"ok": True, "stored": [record_json(r) for r in fresh],
-                "superseded": len(records) - len(fresh)}
 
 
 async def store_response(store: Store, source: str, delivery: str | None, records: Iterable[Any],

@@ -32,7 +32,7 @@ from jira import JIRA, JIRAError
 
 from bot.clock import Clock, utc_now, zone_named
 from bot.config import Settings
-from bot.ingest import record_jira_issue
+from bot.ingest.jira import record_jira_issue
 from bot.metrics.handoffs import HandoffRules
 from bot.models import ChangeItem, JiraIssue
 from bot.sources.jira_http import (  # noqa: F401 (re-exported for callers and tests)

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.clock import Clock, utc_now
 from bot.config import Settings
-from bot.ingest import record_jira_deletion, record_jira_issue
+from bot.ingest.jira import record_jira_deletion, record_jira_issue
 from bot.metrics.handoffs import HandoffRules
 from bot.models import ChangeItem, JiraIssue
 from bot.sources.inbound import PayloadError, check_time, decode_object, error, ignored
@@ -109,7 +109,7 @@ def apply_event(store: Store, event: IssueEvent, rules: HandoffRules, delivery_i
                 received_at: datetime, incident_types: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Store one event, once per delivery id; returns the JSON answer's body.
 
-    Issues of one of `incident_types` are also kept as incidents (see `bot.ingest`).
+    Issues of one of `incident_types` are also kept as incidents (see `bot.ingest.jira`).
     """
     with store.transaction():
         if delivery_id and not store.remember_delivery(SOURCE, delivery_id, received_at):

@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.clock import Clock, utc_now
 from bot.config import Settings
-from bot.focus_rollup import person_timezone
+from bot.ingest.focus import person_timezone
 from bot.metrics.focus import day_bounds, local_date
 from bot.models import FocusDay
 from bot.sources.heartbeats import BULK_PATHS, SINGLE_PATHS, request_user

@@ -237,7 +237,7 @@ def m005_jira_incident_fields(db: Database) -> None:
 @migrations()
 def m006_pipeline_days(db: Database) -> None:
     """Per pipeline and UTC day, the final attempts that finished that day, by status: what
-    `/pipelines` reads instead of a year of raw runs (kept up to date by save_pipeline_runs)."""
+    `/pipelines` reads instead of a year of raw runs (kept up to date by Store.save_pipeline_runs)."""
     db["pipeline_days"].create(
         {"source": str, "pipeline": str, "day": str, "runs": int, "success": int, "failed": int,
          "cancelled": int, "skipped": int},
@@ -258,9 +258,9 @@ def m006_pipeline_days(db: Database) -> None:
 @migrations()
 def m007_pipeline_state(db: Database) -> None:
     """Per pipeline (and source): its latest final run and current failure streak, kept on
-    write, so `/pipelines` needs no per-pipeline read of recent runs."""
-    from bot.store.pipelines import refresh_pipeline_state
-
+    write, so `/pipelines` needs no per-pipeline read of recent runs. The rows of a database
+    that already had runs are derived here with the streak rule as it stood then, frozen in
+    this migration, so a database always migrates the same way whatever the live code says."""
     db["pipeline_state"].create(
         {"source": str, "pipeline": str, "last_run_id": str, "last_attempt": int, "last_status": str,
          "last_finished_at": str, "last_url": str, "streak": int},
@@ -268,7 +268,25 @@ def m007_pipeline_state(db: Database) -> None:
     )
     pairs = db.execute("SELECT DISTINCT source, pipeline FROM pipeline_runs").fetchall()
     for source, pipeline in pairs:
-        refresh_pipeline_state(db.conn, source, pipeline)
+        rows = db.execute(
+            "SELECT run_id, attempt, status, finished_at, url FROM pipeline_runs WHERE source = ? AND pipeline = ?"
+            " ORDER BY finished_at", [source, pipeline]).fetchall()
+        finals: dict[str, tuple] = {}
+        for row in rows:  # each run's highest attempt
+            if row[0] not in finals or row[1] > finals[row[0]][1]:
+                finals[row[0]] = row
+        ordered = sorted(finals.values(), key=lambda r: r[3])
+        streak = 0
+        for row in reversed(ordered):  # failed finals since the latest success; others passed over
+            if row[2] == "failed":
+                streak += 1
+            elif row[2] == "success":
+                break
+        if ordered:
+            run_id, attempt, status, finished_at, url = ordered[-1]
+            db["pipeline_state"].insert({"source": source, "pipeline": pipeline, "last_run_id": run_id,
+                                         "last_attempt": attempt, "last_status": status,
+                                         "last_finished_at": finished_at, "last_url": url, "streak": streak})
 
 
 @migrations()

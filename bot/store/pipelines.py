@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Sequence
 
-from bot.metrics.reliability import failure_streak, final_attempts
 from bot.models import Deployment, Incident, PipelineRun
 from bot.store.times import from_db_time, to_db_time
 
@@ -51,31 +50,6 @@ def _recount_day(conn, source: str, pipeline: str, day: str) -> None:
              counts.get("cancelled", 0), counts.get("skipped", 0)])
 
 
-STATE_READ = 10  # latest attempts read for a streak (more while no success is among them)
-
-
-def refresh_pipeline_state(conn, source: str, pipeline: str) -> None:
-    """Rewrite one `pipeline_state` row: the latest final run and the failure streak,
-    reading recent attempts until a success (or the first run) is among them."""
-    limit = STATE_READ
-    while True:
-        rows = conn.execute(
-            f"SELECT {', '.join(_RUN_COLUMNS)} FROM pipeline_runs WHERE source = ? AND pipeline = ?"
-            " ORDER BY finished_at DESC LIMIT ?", [source, pipeline, limit]).fetchall()
-        finals = final_attempts(_run_from_row(r) for r in rows)
-        if len(rows) < limit or any(r.status == "success" for r in finals):
-            break
-        limit *= 4
-    conn.execute("DELETE FROM pipeline_state WHERE source = ? AND pipeline = ?", [source, pipeline])
-    if finals:
-        last = finals[-1]
-        conn.execute(
-            "INSERT INTO pipeline_state (source, pipeline, last_run_id, last_attempt, last_status,"
-            " last_finished_at, last_url, streak) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [source, pipeline, last.run_id, last.attempt, last.status, to_db_time(last.finished_at), last.url,
-             failure_streak(finals)])
-
-
 def _run_from_row(row: tuple) -> PipelineRun:
     s, p, rid, att, st, fin, start, url, sha, cat, br = row
     return PipelineRun(s, p, rid, att, st, from_db_time(fin), from_db_time(start), url, sha, from_db_time(cat), br)
@@ -94,7 +68,8 @@ class PipelineStore:
     def save_pipeline_runs(self, runs: Sequence[PipelineRun]) -> None:
         """Upsert attempts and, in the same transaction, recount the `pipeline_days` of every
         day an attempt of an affected run finished on, before or after the write (a re-run
-        moves its run's count to the day its final attempt finished)."""
+        moves its run's count to the day its final attempt finished), and flag final attempts.
+        The pipelines' state rows are `bot.ingest.pipelines`'s to keep (they need the streak rule)."""
         keys = {(r.source, r.pipeline, r.run_id) for r in runs}
         with self.transaction() as db:
             days = _days_of_runs(db.conn, keys)
@@ -110,8 +85,6 @@ class PipelineStore:
                 list(keys))
             for source, pipeline, day in days:
                 _recount_day(db.conn, source, pipeline, day)
-            for source, pipeline in {(s, p) for s, p, _ in keys}:
-                refresh_pipeline_state(db.conn, source, pipeline)
 
     def save_deployments(self, deployments: Sequence[Deployment]) -> None:
         with self.transaction() as db:
@@ -146,9 +119,7 @@ class PipelineStore:
             sql += " AND pipeline = ?"
             params.append(pipeline)
         rows = self.db.conn.execute(sql + " ORDER BY finished_at, pipeline, run_id, attempt", params)
-        return [PipelineRun(s, p, rid, att, st, from_db_time(fin), from_db_time(start), url, sha,
-                            from_db_time(cat), br)
-                for (s, p, rid, att, st, fin, start, url, sha, cat, br) in rows]
+        return [_run_from_row(r) for r in rows]
 
     def pipeline_names(self) -> list[str]:
         """Every pipeline name: a skip-scan of the (pipeline, finished_at) index, one step
@@ -170,6 +141,24 @@ class PipelineStore:
             f"SELECT pipeline, source, {case} AS bucket, SUM(runs), SUM(success), SUM(failed), SUM(cancelled),"
             " SUM(skipped) FROM pipeline_days WHERE day >= ? AND day < ? GROUP BY pipeline, source, bucket",
             [*cuts[1:-1], cuts[0], cuts[-1]]).fetchall()
+
+    def latest_attempts(self, source: str, pipeline: str, limit: int) -> list[PipelineRun]:
+        """A pipeline's `limit` latest attempts of one source, newest first."""
+        rows = self.db.conn.execute(
+            f"SELECT {', '.join(_RUN_COLUMNS)} FROM pipeline_runs WHERE source = ? AND pipeline = ?"
+            " ORDER BY finished_at DESC LIMIT ?", [source, pipeline, limit]).fetchall()
+        return [_run_from_row(r) for r in rows]
+
+    def save_pipeline_state(self, source: str, pipeline: str, last: PipelineRun | None, streak: int) -> None:
+        """Replace a pipeline's state row: its latest final run and failure streak (none: no row)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM pipeline_state WHERE source = ? AND pipeline = ?", [source, pipeline])
+            if last is not None:
+                db.execute(
+                    "INSERT INTO pipeline_state (source, pipeline, last_run_id, last_attempt, last_status,"
+                    " last_finished_at, last_url, streak) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [source, pipeline, last.run_id, last.attempt, last.status, to_db_time(last.finished_at),
+                     last.url, streak])
 
     def pipeline_states(self) -> list[tuple]:
         """(pipeline, source, last_run_id, last_attempt, last_status, last_finished_at,
@@ -194,9 +183,7 @@ class PipelineStore:
         rows = self.db.conn.execute(
             f"SELECT {', '.join(_RUN_COLUMNS)} FROM pipeline_runs WHERE pipeline = ? AND finished_at < ?{final}"
             " ORDER BY finished_at DESC LIMIT ?", [pipeline, to_db_time(until), limit])
-        return [PipelineRun(s, p, rid, att, st, from_db_time(fin), from_db_time(start), url, sha,
-                            from_db_time(cat), br)
-                for (s, p, rid, att, st, fin, start, url, sha, cat, br) in rows]
+        return [_run_from_row(r) for r in rows]
 
     def commit_times(self, shas: Sequence[str]) -> dict[str, datetime]:
         """Commit time of each sha that some pipeline run reported (for lead time)."""
