@@ -50,11 +50,11 @@ def run_server(db: str, port: int, slack_api_url: str, keys_out, ready) -> None:
     import uvicorn
 
     from benchmarks.synthetic import NOW
+    from bot.app import create_slack_app
     from bot.clock import utc_now
     from bot.config import settings_from_mapping
     from bot.ingest.keys import issue_key
     from bot.priority import IngestActivity
-    from bot.slack.app import create_app
     from bot.store import Store
     from bot.web import create_web_app
     from bot.web_limits import server_config
@@ -64,7 +64,7 @@ def run_server(db: str, port: int, slack_api_url: str, keys_out, ready) -> None:
     settings = settings_from_mapping({}, {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
                                           "SLACK_API_URL": slack_api_url})
     activity = IngestActivity()  # as build_server wires it
-    app = create_web_app(settings, store, slack_app=create_app(settings, store, clock=lambda: NOW, activity=activity),
+    app = create_web_app(settings, store, slack_app=create_slack_app(settings, store, clock=lambda: NOW, activity=activity),
                          activity=activity)
     ready.set()
     uvicorn.Server(server_config(app, port=port, log_level="warning", access_log=False)).run()

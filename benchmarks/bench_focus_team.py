@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 from benchmarks.timing import latency_line, measure_slash  # noqa: E402
+from bot.app import build_server  # noqa: E402
 from bot.config import settings_from_mapping  # noqa: E402
 from bot.models import FocusDay  # noqa: E402
-from bot.server import build_server  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.fakes.fake_slack import FakeSlack  # noqa: E402
 from tests.live import serve  # noqa: E402

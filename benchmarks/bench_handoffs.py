@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.build_db import build  # noqa: E402
 from benchmarks.synthetic import NOW  # noqa: E402
 from benchmarks.timing import latency_line, measure_slash  # noqa: E402
+from bot.app import build_server  # noqa: E402
 from bot.config import settings_from_mapping  # noqa: E402
-from bot.server import build_server  # noqa: E402
 from tests.fakes.fake_slack import FakeSlack  # noqa: E402
 from tests.live import serve  # noqa: E402
 

@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 
 from benchmarks.timing import latency_line, measure_slash, percentile  # noqa: E402
+from bot.app import build_server  # noqa: E402
 from bot.config import settings_from_mapping  # noqa: E402
 from bot.ingest.pipelines import record_pipeline_runs
 from bot.models import PipelineRun  # noqa: E402
-from bot.server import build_server  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.fakes.fake_slack import FakeSlack  # noqa: E402
 from tests.live import free_port, serve  # noqa: E402
@@ -187,7 +187,7 @@ def bench_webhook_ingest() -> None:
                     break
                 except httpx.HTTPError:
                     if time.monotonic() > deadline:
-                        raise SystemExit("server did not start")
+                        raise SystemExit("server did not start") from None
                     time.sleep(0.05)
             if probe.status_code in (404, 405):
                 print("webhook ingest: POST /webhooks/github is not served yet (bot/sources/github.py);"

@@ -69,7 +69,7 @@ def serve(ctx: click.Context, host: str, port: int | None) -> None:
     """Run the HTTP server, the Slack app and the scheduler (one process)."""
     import uvicorn
 
-    from bot.server import build_server
+    from bot.app import build_server
     from bot.web_limits import raise_open_file_limit, server_config
 
     settings = _settings(ctx)
@@ -225,7 +225,7 @@ def report() -> None:
 def report_handoffs(ctx: click.Context, window: str, state: str | None, fmt: str, db: str | None) -> None:
     """Handoff cycles active in the window (plus every open one), oldest first."""
     from bot.formatting import business_days
-    from bot.handoffs import HandoffQueries
+    from bot.queries.handoffs import HandoffQueries
     from bot.reports import encode, handoff_rows, parse_state
 
     settings = _settings(ctx)
@@ -262,14 +262,14 @@ def demo(db: str, issues: int) -> None:
     from bot.demo import DEMO_CONFIG, build_demo_org, demo_settings
     from bot.demo_focus import build_demo_focus, demo_focus_text
     from bot.demo_pipelines import build_demo_pipelines, demo_pipelines_text
-    from bot.handoffs import HandoffQueries
+    from bot.queries.handoffs import HandoffQueries
     from bot.reports import open_handoffs_text, stats_text
 
     for suffix in ("", "-wal", "-shm"):
         try:
             Path(db + suffix).unlink(missing_ok=True)
         except OSError as exc:
-            raise click.BadParameter(f"cannot replace {db + suffix}: {exc.strerror or exc}", param_hint="--db")
+            raise click.BadParameter(f"cannot replace {db + suffix}: {exc.strerror or exc}", param_hint="--db") from None
     settings = demo_settings()
     store = open_database(db, "--db")
     now = utc_now()

@@ -71,7 +71,7 @@ def digest(ctx: click.Context, channel: str, name: str | None, week: str | None,
             return
     if not settings.slack_configured:
         raise click.ClickException("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set to post (or use --dry-run)")
-    from bot.digest.deliver import FAILED, deliver
+    from bot.delivery.digests import FAILED, deliver
     from bot.slack.app import digest_client
 
     outcome = deliver(store, settings, chosen, period, digest_client(settings), now)

@@ -149,7 +149,7 @@ def delivery(ctx: click.Context, window: str, by_target: bool, fmt: str, db: str
     --by-target. Columns: the `DeliveryMetrics` fields (formulas in bot/metrics/delivery.py);
     seconds whole, rates 0..1 (null when there is nothing to divide by), times ISO 8601 UTC.
     """
-    from bot.pipelines import PipelineQueries
+    from bot.queries.pipelines import PipelineQueries
 
     settings, store = _open_store(ctx, db)
     queries = PipelineQueries(store, settings)

@@ -58,7 +58,7 @@ def check_digest_channels(settings: Settings) -> list[tuple[str, str, str]]:
     FAILED: the digest cannot be posted there; WARNING: it can, but without the chart."""
     from slack_sdk.errors import SlackApiError
 
-    from bot.digest.deliver import explain
+    from bot.delivery.digests import explain
     from bot.slack.app import web_client
 
     client = web_client(settings)

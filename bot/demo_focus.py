@@ -16,10 +16,11 @@ from typing import Callable, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.focus import FocusQueries, PersonFocus, TeamReport
 from bot.formatting import duration, percent
 from bot.ingest.focus import record_heartbeats
 from bot.models import Heartbeat
+from bot.queries.focus import FocusQueries, PersonFocus, TeamReport
+from bot.queries.people import People
 from bot.slack.focus_blocks import average_sentence, day_lines, hours
 from bot.store import Store
 
@@ -131,8 +132,8 @@ def team_focus_text(report: TeamReport) -> str:
 def demo_focus_text(store: Store, settings: Settings, now: datetime, person: str = "U0VIS0002") -> str:
     """What the demo prints: one researcher's `/focus` and every team's `/focus team`."""
     queries = FocusQueries(store, settings)
-    tz = queries.timezone(person, None, now)
-    name = queries.name(person)
+    people = People(store, settings)
+    tz, name = people.timezone(person), people.name(person)
     parts = [f"/focus (as {name or person})", person_focus_text(queries.person(person, now.astimezone(tz).date()), name)]
     today = queries.org_today(now)
     for team in settings.teams:

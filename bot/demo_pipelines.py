@@ -22,7 +22,7 @@ from bot.formatting import duration, local_time, percent
 from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.delivery import DeliveryMetrics
 from bot.models import Deployment, Incident, PipelineRun
-from bot.pipelines import PipelineDetail, PipelineQueries, PipelinesOverview
+from bot.queries.pipelines import PipelineDetail, PipelineQueries, PipelinesOverview
 from bot.reports import text_table
 from bot.slack.pipeline_blocks import (
     counts,

@@ -67,7 +67,7 @@ def run_airflow_sync(services: Services) -> str:
 def link_users(services: Services) -> str:
     """Link Jira requesters and assignees to Slack users by e-mail."""
     from bot.slack.app import web_client
-    from bot.slack.users import link_users_by_email
+    from bot.sources.slack_users import link_users_by_email
 
     if not services.settings.slack_configured:
         return "Slack is not configured: nothing to link"
@@ -83,7 +83,7 @@ def prune_deliveries(services: Services) -> str:
 
 def focus_alerts(services: Services) -> str:
     """Send the weekly low-focus DMs and recovery notes that are due."""
-    from bot.focus_alerts import run_focus_alerts
+    from bot.delivery.focus_alerts import run_focus_alerts
     from bot.slack.app import web_client
 
     settings = services.settings
@@ -107,7 +107,7 @@ def prune_heartbeats(services: Services) -> str:
 def deliver_due_digests(services: Services, only: DigestSettings | None = None) -> str:
     """Post every digest that is due (its latest scheduled time within its grace) and not
     yet posted; the ledger makes repeated and overlapping runs harmless."""
-    from bot.digest.deliver import deliver_due
+    from bot.delivery.digests import deliver_due
     from bot.slack.app import digest_client
 
     settings = services.settings

@@ -14,7 +14,6 @@ from typing import Sequence
 from zoneinfo import ZoneInfo
 
 from bot import formatting as fmt
-from bot.handoffs import StatsReport
 from bot.metrics.handoffs import (
     HandoffStats,
     business_wait_seconds,
@@ -23,6 +22,7 @@ from bot.metrics.handoffs import (
 )
 from bot.metrics.workcal import WorkCalendar
 from bot.models import HandoffState, HandoffView
+from bot.queries.handoffs import StatsReport
 
 FORMATS = ("table", "json", "csv")
 EXPORT_FIELDS = (

@@ -17,7 +17,7 @@ from bot.metrics.delivery import (
     link_incidents,
 )
 from bot.models import Deployment, Incident, PipelineRun
-from bot.pipelines import PipelineQueries
+from bot.queries.pipelines import PipelineQueries
 from bot.store import Store
 
 UTC = timezone.utc

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from bot.cli import cli
 from bot.config import Settings, settings_from_mapping
-from bot.digest.deliver import (
+from bot.delivery.digests import (
     ALREADY_POSTED,
     EVENT_TYPE,
     FAILED,

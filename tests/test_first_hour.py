@@ -238,7 +238,7 @@ def test_model_targets_decide_which_deployments_are_models():
 
 
 def test_starting_the_slack_app_warns_about_nothing(here, monkeypatch, caplog):
-    from bot.slack.app import create_app
+    from bot.app import create_slack_app
     from bot.store import Store
 
     with FakeSlack(tokens=("xoxb-right",)) as slack:
@@ -246,7 +246,7 @@ def test_starting_the_slack_app_warns_about_nothing(here, monkeypatch, caplog):
         for name, value in env.items():
             monkeypatch.setenv(name, value)  # Bolt also reads SLACK_BOT_TOKEN from the environment
         with caplog.at_level("WARNING"):
-            create_app(settings_from_mapping({}, env), Store(here / "b.db"))
+            create_slack_app(settings_from_mapping({}, env), Store(here / "b.db"))
         assert [c.method for c in slack.calls()] == ["auth.test"]  # once, not once more by Bolt
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
 
@@ -277,7 +277,7 @@ def test_the_model_rollback_rate_counts_only_model_targets(here):
 
     from bot.demo import demo_settings
     from bot.demo_pipelines import build_demo_pipelines
-    from bot.pipelines import PipelineQueries
+    from bot.queries.pipelines import PipelineQueries
     from bot.store import Store
 
     store, now = Store(here / "b.db"), datetime.now(timezone.utc)
@@ -294,9 +294,11 @@ def test_the_model_rollback_rate_counts_only_model_targets(here):
 def test_a_slack_profile_with_no_real_zone_falls_back_to_the_orgs_with_a_log_line(zone, caplog):
     from zoneinfo import ZoneInfo
 
-    from bot.slack.commands import user_timezone
+    from bot.queries.people import People
+    from bot.store import Store
 
     org_zone = ZoneInfo("Europe/Berlin")
+    people = People(Store(":memory:"), settings_from_mapping({"timezone": "Europe/Berlin"}, {}))
     with caplog.at_level("WARNING"):
-        assert user_timezone({"id": "U0ALICE", "tz": zone}, org_zone) is org_zone
-    assert ("unknown Slack timezone" in caplog.text) == bool(zone)
+        assert people.zone(zone, "U0ALICE") == org_zone
+    assert ("unknown timezone" in caplog.text) == bool(zone)

@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 
 from bot.config import Settings, settings_from_mapping
-from bot.focus_alerts import run_focus_alerts
+from bot.delivery.focus_alerts import run_focus_alerts
 from bot.jobs import JOBS, Services, run_job
 from bot.models import FocusDay
 from bot.slack.app import web_client
@@ -272,9 +272,10 @@ def test_the_job_is_scheduled_daily_and_runnable_by_name(fake: FakeSlack, store:
 def test_learning_a_persons_timezone_recuts_their_days(fake: FakeSlack, tmp_path) -> None:
     """Heartbeats stored before Slack told us U0LAX's timezone were cut at the org's (UTC)
     midnights; once users.info says Los Angeles, the rollups are rebuilt in that zone."""
-    from bot.focus import FocusQueries
+    from bot.app import slack_context
     from bot.ingest.focus import record_heartbeats
     from bot.models import Heartbeat
+    from bot.slack.people import person_zone
 
     settings = settings_for(fake)
     store = Store(tmp_path / "tz.db")
@@ -285,7 +286,8 @@ def test_learning_a_persons_timezone_recuts_their_days(fake: FakeSlack, tmp_path
     assert [(d.day, d.focus_seconds) for d in store.focus_days(date(2025, 6, 9), date(2025, 6, 13))] == [
         (date(2025, 6, 11), 3600.0)]
 
-    tz = FocusQueries(store, settings).timezone("U0LAX", web_client(settings), now)
+    ctx = slack_context(settings, store)
+    tz = person_zone(ctx.queries.people, web_client(settings), "U0LAX", now, ctx.remember_profile)
     assert tz.key == "America/Los_Angeles"
     assert [(d.day, d.focus_seconds) for d in store.focus_days(date(2025, 6, 9), date(2025, 6, 13))] == [
         (date(2025, 6, 10), 2400.0), (date(2025, 6, 11), 1200.0)]

@@ -18,13 +18,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from bot.app import create_slack_app, slack_context
 from bot.config import Settings, settings_from_mapping
-from bot.focus import FocusQueries, KeyStatus
 from bot.models import FocusDay
+from bot.queries.focus import KeyStatus
 from bot.slack import focus_blocks as fb
-from bot.slack.app import create_app, web_client
+from bot.slack.app import web_client
 from bot.slack.blocks import to_dicts
-from bot.slack.focus_commands import focus_reply
+from bot.slack.listeners.focus import focus_reply
 from bot.store import Store
 from bot.web import create_web_app
 from tests import slack_requests
@@ -108,7 +109,7 @@ def bridge(fake: FakeSlack, tmp_path_factory) -> Iterator[Bridge]:
     seed(store)
     now = [NOW]
     clock = lambda: now[0]  # noqa: E731
-    web = create_web_app(settings, store, slack_app=create_app(settings, store, clock=clock), clock=clock)
+    web = create_web_app(settings, store, slack_app=create_slack_app(settings, store, clock=clock), clock=clock)
     with serve(web) as url:
         yield Bridge(url, fake, store, settings, now)
 
@@ -255,11 +256,11 @@ def test_leads_see_who_is_below_only_when_the_org_opted_in(fake: FakeSlack, tmp_
     store = Store(tmp_path / "shared.db")
     seed(store)
     shared = make_settings(fake, {**CONFIG, "focus": {"leads": ["U0LEAD"], "share_individuals_with_leads": True}})
-    reply = focus_reply("team vision", "U0LEAD", web_client(shared), FocusQueries(store, shared), NOW)
+    reply = focus_reply("team vision", "U0LEAD", web_client(shared), slack_context(shared, store), NOW)
     text = texts(to_dicts(reply.blocks))
     assert "<@U0ANA>" in text and "<@U0BEN>" in text and "U0DAN" not in text and "U0CAT" not in text
     assert "shared with leads by your organisation's setting" in text
-    private = focus_reply("team vision", "U0LEAD", web_client(shared), FocusQueries(store, make_settings(fake)), NOW)
+    private = focus_reply("team vision", "U0LEAD", web_client(shared), slack_context(make_settings(fake), store), NOW)
     assert "U0ANA" not in texts(to_dicts(private.blocks))
 
 
@@ -375,15 +376,15 @@ def test_a_figure_just_under_the_line_is_never_shown_as_the_line(fake: FakeSlack
     rows = [FocusDay("U0RND", d, 2.96 * H, 3.5 * H, 0, 0, 2) for d in days[:4]]
     rows.append(FocusDay("U0RND", days[4], 3 * H - 0.4, 3.5 * H, 0, 0, 2))  # 2h 59m 59.6s
     store.save_focus_days("U0RND", days, rows, NOW)
-    queries = FocusQueries(store, settings)
-    text = texts(to_dicts(focus_reply("", "U0RND", web_client(settings), queries, NOW).blocks))
+    ctx = slack_context(settings, store)
+    text = texts(to_dicts(focus_reply("", "U0RND", web_client(settings), ctx, NOW).blocks))
     lines = text.split("```")[1].split("\n")
     assert lines[0] == "Fri 06 Jun  █████░|░░░░░░   2h 57m  research 0m · engineering 0m"  # 2.96 h: not "at" the line
     assert lines[4] == "Thu 12 Jun  █████░|░░░░░░   2h 59m  research 0m · engineering 0m"  # not "3h 0m"
     # (4 * 10656 + 10799.6) / 5 = 10684.7 s = 2.968 h
     assert "You averaged *2h 58m of focus a day* over your last 5 workdays.\nThat is under the 3h line" in text
     assert "3h 0m" not in text
-    team = texts(to_dicts(focus_reply("team edge", "U0LEAD", web_client(settings), queries, NOW).blocks))
+    team = texts(to_dicts(focus_reply("team edge", "U0LEAD", web_client(settings), ctx, NOW).blocks))
     assert "*Average focus*: 2h 58m per person-day · median person 2h 58m" in team
     assert "*Below the 3h line*: 1 of 1 with data" in team
     assert fb.bar(3 * H - 0.4, 3 * H) == "█████░|░░░░░░" and fb.bar(3 * H, 3 * H) == "██████|░░░░░░"
@@ -450,7 +451,7 @@ def test_a_team_with_many_people_below_stays_within_block_kit_limits(fake: FakeS
     store = Store(tmp_path / "big.db")
     for m in members:
         store.save_focus_days(m, [date(2025, 6, 12)], [FocusDay(m, date(2025, 6, 12), 60, 60, 0, 0, 1)], NOW)
-    reply = focus_reply("team all", "U0LEAD", web_client(settings), FocusQueries(store, settings), NOW)
+    reply = focus_reply("team all", "U0LEAD", web_client(settings), slack_context(settings, store), NOW)
     blocks = to_dicts(reply.blocks)
     assert len(blocks) <= 50 and all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
     assert "*Below the 3h line*: 3000 of 3000 with data" in texts(blocks)

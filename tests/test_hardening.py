@@ -23,9 +23,9 @@ import httpx
 import pytest
 
 from bot import web_limits
+from bot.app import create_slack_app
 from bot.config import settings_from_mapping
 from bot.ingest.keys import issue_key
-from bot.slack.app import create_app
 from bot.store import Store
 from bot.web import create_web_app
 from tests import slack_requests
@@ -66,7 +66,7 @@ def server(env, tmp_path_factory) -> Iterator[tuple[str, Store, str]]:
     settings = settings_from_mapping({}, env)
     store = Store(tmp_path_factory.mktemp("hardening") / "bridge.db")
     key = issue_key(store, "U0ALICE", datetime.now(UTC))
-    web = create_web_app(settings, store, slack_app=create_app(settings, store))
+    web = create_web_app(settings, store, slack_app=create_slack_app(settings, store))
     with serve(web) as url:
         yield url, store, key
 

@@ -21,7 +21,7 @@ from bot.metrics.reliability import (
     trend,
 )
 from bot.models import PipelineRun
-from bot.pipelines import PipelineQueries
+from bot.queries.pipelines import PipelineQueries
 from bot.store import Store
 
 UTC = timezone.utc

@@ -23,7 +23,7 @@ from bot.demo_pipelines import (
 )
 from bot.ingest.pipelines import record_pipeline_runs
 from bot.models import Deployment, Incident, PipelineRun
-from bot.pipelines import PipelineQueries
+from bot.queries.pipelines import PipelineQueries
 from bot.store import Store
 
 

@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.reliability import summarize_windows
 from bot.models import PipelineRun
-from bot.pipelines import PipelineQueries
+from bot.queries.pipelines import PipelineQueries
 from bot.store import Store
 
 UTC = timezone.utc

@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from bot.app import create_slack_app
 from bot.config import settings_from_mapping
 from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.reliability import summarize_pipelines
 from bot.models import PipelineRun
-from bot.pipelines import PipelineDetail, PipelineQueries
+from bot.queries.pipelines import PipelineDetail, PipelineQueries
 from bot.slack import pipeline_blocks as pb
-from bot.slack.app import create_app
 from bot.store import Store
 from bot.web import create_web_app
 from tests import slack_requests
@@ -98,7 +98,7 @@ def bridge_with(fake: FakeSlack, path, seeder: Callable[[Store], None]) -> Itera
     store = Store(path)
     seeder(store)
     clock = lambda: NOW  # noqa: E731
-    web = create_web_app(settings, store, slack_app=create_app(settings, store, clock=clock), clock=clock)
+    web = create_web_app(settings, store, slack_app=create_slack_app(settings, store, clock=clock), clock=clock)
     with serve(web) as url:
         yield Bridge(url, fake, store)
 

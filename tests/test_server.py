@@ -13,10 +13,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from bot.app import build_server
 from bot.cli import cli
 from bot.config import settings_from_mapping
 from bot.jobs import Services, run_job
-from bot.server import build_server
 from bot.store import Store
 from tests import slack_requests
 from tests.fakes.fake_jira import ALICE, FakeJira

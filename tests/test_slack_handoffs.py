@@ -15,14 +15,15 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from bot.app import create_slack_app
 from bot.config import Settings, settings_from_mapping
-from bot.handoffs import HandoffQueries, StatsReport
 from bot.ingest.jira import record_jira_issue
 from bot.metrics.handoffs import HandoffRules, HandoffStats
 from bot.metrics.workcal import WorkCalendar
 from bot.models import ChangeItem, HandoffCycle, HandoffState, HandoffView, JiraIssue
+from bot.queries.handoffs import HandoffQueries, StatsReport
 from bot.slack import blocks as render
-from bot.slack.app import SORRY, create_app, socket_mode_handler
+from bot.slack.app import SORRY, socket_mode_handler
 from bot.store import Store
 from bot.web import create_web_app
 from tests import slack_requests
@@ -117,7 +118,7 @@ def bridge_with(fake: FakeSlack, path, seed: Callable[[Store, Settings], None]) 
     store = Store(path)
     seed(store, settings)
     clock = lambda: NOW  # noqa: E731
-    web = create_web_app(settings, store, slack_app=create_app(settings, store, clock=clock), clock=clock)
+    web = create_web_app(settings, store, slack_app=create_slack_app(settings, store, clock=clock), clock=clock)
     with serve(web) as url:
         yield Bridge(url, fake, store)
 
@@ -349,9 +350,9 @@ def test_app_home_opened_publishes_the_users_handoffs(bridge: Bridge) -> None:
 def test_app_creation_checks_the_token_and_socket_mode_uses_the_same_api(fake: FakeSlack, tmp_path) -> None:
     store = Store(tmp_path / "s.db")
     with pytest.raises(Exception, match="invalid_auth"):
-        create_app(make_settings(fake, SLACK_BOT_TOKEN="xoxb-wrong"), store)
+        create_slack_app(make_settings(fake, SLACK_BOT_TOKEN="xoxb-wrong"), store)
     settings = make_settings(fake, SLACK_APP_TOKEN="xapp-1-A0BRIDGE-1-abc")
-    app = create_app(settings, store)
+    app = create_slack_app(settings, store)
     assert app.client.base_url == fake.api_url
     handler = socket_mode_handler(app, settings)
     assert handler.client.web_client.base_url == fake.api_url

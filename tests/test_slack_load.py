@@ -11,10 +11,10 @@ from typing import Iterator
 import httpx
 import pytest
 
+from bot.app import create_slack_app
 from bot.config import settings_from_mapping
 from bot.priority import CountIngest, IngestActivity
 from bot.slack import http as slack_http
-from bot.slack.app import create_app
 from bot.slack.load import BUSY, BoundedListenerExecutor
 from bot.store import Store
 from bot.web import create_web_app
@@ -36,7 +36,7 @@ def bridge(slack: FakeSlack, tmp_path, activity: IngestActivity | None = None):
     settings = settings_from_mapping({}, {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
                                           "SLACK_API_URL": slack.api_url})
     store = Store(tmp_path / "bridge.db")
-    return create_web_app(settings, store, slack_app=create_app(settings, store, activity=activity),
+    return create_web_app(settings, store, slack_app=create_slack_app(settings, store, activity=activity),
                           activity=activity)
 
 

@@ -23,14 +23,14 @@ from bot.digest.model import (
     WeekPoint,
 )
 from bot.digest.period import recent_weeks
-from bot.focus import FocusQueries
-from bot.handoffs import HandoffQueries
 from bot.metrics.focus import TeamFocus, team_focus
 from bot.metrics.handoffs import HandoffStats, open_at, summarize, summarize_by_team
 from bot.metrics.reliability import overall
 from bot.metrics.workcal import WorkCalendar
 from bot.models import FocusDay, HandoffView
-from bot.pipelines import PipelineQueries
+from bot.queries.focus import FocusQueries
+from bot.queries.handoffs import HandoffQueries
+from bot.queries.pipelines import PipelineQueries
 from bot.store import Store
 
 HISTORY_WEEKS = 8

@@ -22,7 +22,6 @@ from datetime import date, datetime, timedelta
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from bot.clock import zone_named
 from bot.config import Settings
 from bot.metrics.focus import (
     FocusRules,
@@ -33,6 +32,7 @@ from bot.metrics.focus import (
     session_window,
 )
 from bot.models import FocusDay, Heartbeat
+from bot.queries.people import People
 from bot.store import Store
 from bot.store.focus import heartbeat_id
 
@@ -43,18 +43,6 @@ log = logging.getLogger(__name__)
 # is always complete when a late heartbeat makes it recompute.
 PRUNE_MARGIN = timedelta(days=2)
 _FAR_FUTURE = 1e12  # epoch seconds (year 33658): "no upper bound" for heartbeat queries
-
-
-def person_timezone(store: Store, settings: Settings, slack_user_id: str) -> ZoneInfo:
-    """The person's Slack timezone when known (cached profile), else the organisation's."""
-    profile = store.profile(slack_user_id)
-    name = profile.get("tz") if profile else None
-    if name:
-        zone = zone_named(name)
-        if zone is not None:
-            return zone
-        log.warning("unknown timezone %r for %s; using %s", name, slack_user_id, settings.timezone)
-    return settings.tz
 
 
 def raw_horizon(settings: Settings, now: datetime) -> float:
@@ -256,7 +244,7 @@ def record_heartbeats(store: Store, slack_user_id: str, heartbeats: Sequence[Hea
         new = store.insert_heartbeats(heartbeats, now.timestamp())
         fresh = [hb for hb, is_new in zip(heartbeats, new) if is_new]
         if fresh:
-            tz = person_timezone(store, settings, slack_user_id)
+            tz = People(store, settings).timezone(slack_user_id)
             apply_new_heartbeats(store, slack_user_id, fresh, tz, rules, raw_horizon(settings, now), now)
     return new
 
@@ -267,7 +255,7 @@ def rebuild_rollups(store: Store, settings: Settings, slack_user_id: str, now: d
     rules = FocusRules.from_settings(settings)
     horizon = raw_horizon(settings, now)
     with store.transaction():
-        tz = person_timezone(store, settings, slack_user_id)
+        tz = People(store, settings).timezone(slack_user_id)
         first = local_date(horizon, tz)
         if day_bounds(first, tz)[0] < horizon:
             first += timedelta(days=1)  # that day is partly pruned: leave it

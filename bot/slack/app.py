@@ -15,14 +15,12 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.clock import Clock, utc_now
 from bot.config import ConfigError, Settings
-from bot.handoffs import HandoffQueries
 from bot.priority import IngestActivity
-from bot.slack import commands, focus_commands, home, pipeline_commands
+from bot.slack.context import SlackContext
 from bot.slack.errors import SORRY, on_error, slack_auth_hint, slack_unreachable  # noqa: F401 (SORRY re-exported)
+from bot.slack.listeners import register_all
 from bot.slack.load import BoundedListenerExecutor, shed_when_full
-from bot.store import Store
 
 # Bolt and the Web API clients log request and response bodies at DEBUG: this logger stays at
 # INFO even with -v (bot.logs), so a key in a message never reaches a log line.
@@ -48,19 +46,20 @@ def web_client(settings: Settings) -> WebClient:
 def digest_client(settings: Settings) -> WebClient:
     """A client for posting digests: 429s are retried after Retry-After (nothing was posted),
     but 5xx and dropped connections are not retried blindly, because Slack may have posted
-    anyway; `bot.digest.deliver` checks the channel before trying again."""
+    anyway; `bot.delivery.digests` checks the channel before trying again."""
     base_url = settings.slack_api_url or WebClient.BASE_URL
     return WebClient(token=settings.slack_bot_token, base_url=base_url.rstrip("/") + "/",
                      retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)], logger=log)
 
 
-def create_app(settings: Settings, store: Store, clock: Clock = utc_now,
-               activity: IngestActivity | None = None) -> App:
-    """The Bolt app for HTTP mode (or Socket Mode via `socket_mode_handler`); its answers
-    yield to the ingest requests `activity` counts (see `bot.slack.load`).
+def create_app(ctx: SlackContext, activity: IngestActivity | None = None) -> App:
+    """The Bolt app for HTTP mode (or Socket Mode via `socket_mode_handler`), with every
+    listener; its answers yield to the ingest requests `activity` counts (`bot.slack.load`).
+    The composition root (`bot.app.create_slack_app`) builds `ctx` for a store.
 
     Calls `auth.test` once, so a wrong token stops start-up with a clear error.
     """
+    settings = ctx.settings
     if not settings.slack_configured:
         raise ConfigError(["SLACK_BOT_TOKEN/SLACK_SIGNING_SECRET: both set to run the Slack app"])
     listeners = BoundedListenerExecutor(activity)
@@ -74,15 +73,7 @@ def create_app(settings: Settings, store: Store, clock: Clock = utc_now,
         raise ConfigError([f"SLACK_API_URL: {slack_unreachable(settings, exc)}"]) from None
     app = _bolt_app(settings, client, listeners)
     app.middleware(shed_when_full(listeners))
-    queries = HandoffQueries(store, settings)
-
-    def queries_factory() -> HandoffQueries:
-        return queries
-
-    commands.register(app, queries_factory, clock)
-    home.register(app, queries_factory, clock)
-    focus_commands.register(app, store, settings, clock)
-    pipeline_commands.register(app, store, settings, clock)
+    register_all(app, ctx)
     app.error(on_error)
     return app
 

@@ -24,10 +24,10 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject, PlainTextObject
 
 from bot.formatting import business_days, duration, local_date, local_time, percent
-from bot.handoffs import IssueReport, StatsReport
 from bot.metrics.handoffs import HandoffStats, business_wait_seconds, wait_seconds
 from bot.metrics.workcal import WorkCalendar
 from bot.models import HandoffState, HandoffView
+from bot.queries.handoffs import IssueReport, StatsReport
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_HOME_BLOCKS = 100

@@ -24,9 +24,9 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
-from bot.focus import KeyStatus, PersonFocus, TeamReport
 from bot.formatting import hours_minutes, line_cells, local_time, percent
 from bot.models import FocusDay
+from bot.queries.focus import KeyStatus, PersonFocus, TeamReport
 from bot.slack.blocks import _context, _fit, _header, _pack_lines, _section, escape
 
 BAR_WIDTH = 12  # cells; the line sits in the middle, so a full bar is twice the threshold

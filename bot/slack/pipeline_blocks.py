@@ -1,6 +1,6 @@
 """Block Kit renderers for `/pipelines`: reliability by pipeline, one pipeline's runs, help.
 
-Pure functions from `bot.pipelines` results to typed `slack_sdk` blocks, within Slack's
+Pure functions from `bot.queries.pipelines` results to typed `slack_sdk` blocks, within Slack's
 limits through the shared helpers of `bot.slack.blocks` (50 blocks, 3000 characters per
 section, "…and N more" for what does not fit). Pipeline names and run ids come from CI
 systems: they are escaped before they go into mrkdwn. The small text helpers at the top are
@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import Block, DividerBlock
 from bot.formatting import duration, local_time, percent, points_change
 from bot.metrics.reliability import PipelineStats, PipelineSummary
 from bot.models import PipelineRun
-from bot.pipelines import PipelineDetail, PipelinesOverview
+from bot.queries.pipelines import PipelineDetail, PipelinesOverview
 from bot.slack.blocks import (
     MAX_MESSAGE_BLOCKS,
     _clip,

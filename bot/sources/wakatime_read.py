@@ -29,9 +29,9 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.clock import Clock, utc_now
 from bot.config import Settings
-from bot.ingest.focus import person_timezone
 from bot.metrics.focus import day_bounds, local_date
 from bot.models import FocusDay
+from bot.queries.people import People
 from bot.sources.heartbeats import BULK_PATHS, SINGLE_PATHS, request_user
 from bot.store import Store
 
@@ -339,13 +339,13 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
 
     def today_answer(user: str) -> dict[str, Any]:
         now = clock()
-        tz = person_timezone(store, settings, user)
+        tz = People(store, settings).timezone(user)
         day = local_date(now.timestamp(), tz)
         rows = store.focus_days(day, day, [user])
         return statusbar_today(day, rows[0] if rows else None, tz, now)
 
     def summaries_answer(user: str, start: date, end: date) -> dict[str, Any]:
-        tz = person_timezone(store, settings, user)
+        tz = People(store, settings).timezone(user)
         return summaries(start, end, store.focus_days(start, end, [user]), tz)
 
     async def get_statusbar_today(request: Request) -> JSONResponse:

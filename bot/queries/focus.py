@@ -1,4 +1,5 @@
-"""Focus Time queries for Slack, the alert job, the CLI and the demo: store -> metrics.
+"""Focus Time queries for Slack, the alert job, the CLI and the demo: store -> metrics
+(a person's timezone: `bot.queries.people`).
 
 Everything here reads the per person-day rollups (`focus_days`), never raw heartbeats.
 Presentation layers call these and render; none of them touches SQL or the rules.
@@ -10,21 +11,14 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Sequence
-from zoneinfo import ZoneInfo
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
-from bot.clock import zone_named
 from bot.config import Settings
-from bot.ingest.focus import rebuild_rollups
 from bot.metrics.focus import TeamFocus, average_focus, recent_workdays, team_focus
 from bot.models import FocusDay
-from bot.store import Store, from_db_time
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-PROFILE_MAX_AGE = timedelta(days=7)  # a cached Slack timezone older than this is asked again
 
 
 @dataclass(frozen=True)
@@ -172,75 +166,3 @@ class FocusQueries:
     def rows(self, start: date, end: date) -> list[FocusDay]:
         """Every person-day with data, start <= day <= end (for exports)."""
         return self.store.focus_days(start, end)
-
-    # -- people ----------------------------------------------------------------------------------
-
-    def researchers(self, client: WebClient) -> list[str]:
-        """Members of `focus.researcher_groups` (handles or IDs) plus `focus.researchers`, once each.
-
-        A group Slack does not know, or a failing lookup, is logged and skipped: the explicit
-        researchers are still returned.
-        """
-        found: list[str] = []
-        wanted = [g.lstrip("@").lower() for g in self.settings.focus.researcher_groups]
-        if wanted:
-            try:
-                groups = client.usergroups_list().get("usergroups") or []
-            except SlackApiError as exc:
-                log.warning("usergroups.list failed: %s", exc.response.get("error"))
-                groups = []
-            by_name = {}
-            for g in groups:
-                by_name[str(g.get("handle", "")).lower()] = g["id"]
-                by_name[str(g["id"]).lower()] = g["id"]
-            for handle in wanted:
-                group_id = by_name.get(handle)
-                if group_id is None:
-                    if groups:
-                        log.warning("focus.researcher_groups: no Slack user group %r", handle)
-                    continue
-                try:
-                    found.extend(client.usergroups_users_list(usergroup=group_id).get("users") or [])
-                except SlackApiError as exc:
-                    log.warning("usergroups.users.list failed for %s: %s", handle, exc.response.get("error"))
-        found.extend(self.settings.focus.researchers)
-        return list(dict.fromkeys(found))
-
-    def timezone(self, slack_user_id: str, client: WebClient | None, now: datetime) -> ZoneInfo:
-        """The person's Slack timezone: the cached profile, refreshed from `users.info` when
-        missing or older than a week; the organisation's when Slack cannot tell."""
-        profile = self.store.profile(slack_user_id)
-        fresh = profile is not None and profile.get("tz") and _age(profile, now) < PROFILE_MAX_AGE
-        if not fresh and client is not None:
-            user = _users_info(client, slack_user_id)
-            if user:
-                before = _zone((profile or {}).get("tz"), self.settings.tz)
-                name = user.get("real_name") or user.get("name")
-                self.store.save_profile(slack_user_id, name, user.get("tz"), now)
-                profile = {"tz": user.get("tz"), "name": name}
-                if _zone(user.get("tz"), self.settings.tz).key != before.key:
-                    # Days were cut at the old zone's midnights: recut what raw heartbeats allow.
-                    rebuild_rollups(self.store, self.settings, slack_user_id, now)
-        return _zone((profile or {}).get("tz"), self.settings.tz)
-
-    def name(self, slack_user_id: str) -> str | None:
-        """The cached Slack name of a person, if any."""
-        profile = self.store.profile(slack_user_id)
-        return (profile or {}).get("name")
-
-
-def _age(profile: dict, now: datetime) -> timedelta:
-    updated = from_db_time(profile.get("updated_at"))
-    return now - updated if updated else timedelta.max
-
-
-def _users_info(client: WebClient, user_id: str) -> dict:
-    try:
-        return client.users_info(user=user_id).get("user") or {}
-    except SlackApiError as exc:
-        log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
-        return {}
-
-
-def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
-    return zone_named(name) or default

@@ -13,17 +13,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import Block
 
 from bot.config import Settings
-from bot.focus import FocusQueries, PersonFocus
+from bot.ingest.people import remember_profile
 from bot.metrics.focus import alert_decision, iso_week
+from bot.queries.focus import FocusQueries, PersonFocus
+from bot.queries.people import People
 from bot.slack import focus_blocks as fb
 from bot.slack.blocks import to_dicts
+from bot.slack.people import person_zone, researchers
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -58,12 +61,16 @@ class AlertRun:
 
 def run_focus_alerts(store: Store, settings: Settings, client: WebClient, now: datetime) -> str:
     """Check every researcher once; send what is due; return a one-line summary."""
-    queries = FocusQueries(store, settings)
+    queries, people = FocusQueries(store, settings), People(store, settings)
     run = AlertRun()
     shared = settings.focus.share_individuals_with_leads
-    for user in queries.researchers(client):
+
+    def remember(user: str, answer: Mapping[str, Any], at: datetime) -> None:
+        remember_profile(store, settings, user, answer, at)
+
+    for user in researchers(client, settings):
         run.researchers += 1
-        today = now.astimezone(queries.timezone(user, client, now)).date()
+        today = now.astimezone(person_zone(people, client, user, now, remember)).date()
         person = queries.person(user, today)
         if not person.has_data:
             run.no_data += 1

@@ -87,6 +87,10 @@ class PipelineQueries:
         # Which deployment targets are models ([delivery] model_targets; without it, all).
         self.is_model = settings.delivery.is_model if settings.delivery.model_targets else None
 
+    def pipeline_names(self) -> list[str]:
+        """Every pipeline name with runs, for suggestions and "nothing connected yet"."""
+        return self.store.pipeline_names()
+
     # -- reliability -----------------------------------------------------------------------
 
     def overview(self, now: datetime) -> PipelinesOverview:

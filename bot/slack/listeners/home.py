@@ -6,25 +6,25 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.models.views import View
 
-from bot.clock import Clock
 from bot.slack import blocks as render
-from bot.slack.commands import QueriesFactory, slack_user, user_timezone
+from bot.slack.context import SlackContext
+from bot.slack.people import slack_user
 
 
-def register(app: App, queries_factory: QueriesFactory, clock: Clock) -> None:
+def register(app: App, ctx: SlackContext) -> None:
     """Add the `app_home_opened` listener to `app` (events are acked by Bolt)."""
 
     def app_home_opened(event: dict, client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        publish_home(client, event["user"], queries_factory, clock)
+        publish_home(client, event["user"], ctx)
 
     app.event("app_home_opened")(app_home_opened)
 
 
-def publish_home(client: WebClient, user_id: str, queries_factory: QueriesFactory, clock: Clock) -> None:
+def publish_home(client: WebClient, user_id: str, ctx: SlackContext) -> None:
     """Render and `views.publish` the Home tab of one user."""
-    queries, now = queries_factory(), clock()
+    queries, now = ctx.queries.handoffs, ctx.clock()
     user = slack_user(client, user_id)
     email = (user.get("profile") or {}).get("email")
     blocks = render.home_blocks(
@@ -32,7 +32,7 @@ def publish_home(client: WebClient, user_id: str, queries_factory: QueriesFactor
         len(queries.open_handoffs()),
         now,
         queries.calendar,
-        user_timezone(user, queries.settings.tz),
+        ctx.queries.people.zone(user.get("tz"), user_id),
         sla_workdays=queries.settings.jira.handoff_sla_workdays,
     )
     client.views_publish(user_id=user_id, view=View(type="home", blocks=blocks))

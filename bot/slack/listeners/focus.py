@@ -19,15 +19,12 @@ from typing import Mapping
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.clock import Clock
-from bot.config import Settings
-from bot.focus import FocusQueries
-from bot.ingest.keys import issue_key
 from bot.slack import blocks as render
 from bot.slack import focus_blocks as fb
-from bot.slack.commands import Reply, ack_at_once
+from bot.slack.context import SlackContext
 from bot.slack.errors import answering_errors
-from bot.store import Store
+from bot.slack.listeners.common import Reply, ack_at_once
+from bot.slack.people import person_zone
 
 PUBLIC_URL_ENV = "BRIDGE_PUBLIC_URL"
 
@@ -38,18 +35,17 @@ def public_url(environ: Mapping[str, str] | None = None) -> str | None:
     return value.rstrip("/") or None
 
 
-def register(app: App, store: Store, settings: Settings, clock: Clock) -> None:
+def register(app: App, ctx: SlackContext) -> None:
     """Add the `/focus` listener and its set-up buttons to `app`."""
-    queries = FocusQueries(store, settings)
 
     def focus_command(ack: Ack, respond: Respond, command: dict, client: WebClient) -> None:
         ack()
-        reply = focus_reply(command.get("text") or "", command["user_id"], client, queries, clock())
+        reply = focus_reply(command.get("text") or "", command["user_id"], client, ctx, ctx.clock())
         respond(**reply.payload())
 
     def replace_key(ack: Ack, respond: Respond, body: dict) -> None:
         ack()
-        reply = replace_key_reply(clicking_user(body), queries, clock())
+        reply = replace_key_reply(clicking_user(body), ctx, ctx.clock())
         respond(replace_original=True, **reply.payload())
 
     def keep_key(ack: Ack, respond: Respond) -> None:
@@ -71,26 +67,30 @@ def clicking_user(body: dict) -> str:
     return user_id
 
 
-def replace_key_reply(user_id: str, queries: FocusQueries, now: datetime) -> Reply:
+def replace_key_reply(user_id: str, ctx: SlackContext, now: datetime) -> Reply:
     """'Replace my key' clicked by `user_id`: revoke their keys, issue a new one, show the set-up."""
-    key = issue_key(queries.store, user_id, now)
+    key = ctx.issue_key(user_id, now)
     return Reply(fb.setup_blocks(key, public_url(), replaced=True))
 
 
-def focus_reply(text: str, user_id: str, client: WebClient, queries: FocusQueries, now: datetime) -> Reply:
-    """What `/focus TEXT` answers to `user_id`."""
+def focus_reply(text: str, user_id: str, client: WebClient | None, ctx: SlackContext, now: datetime) -> Reply:
+    """What `/focus TEXT` answers to `user_id` (in their timezone, refreshed from Slack when the
+    cached profile is stale)."""
+    queries, settings = ctx.queries.focus, ctx.settings
     args = text.split()
     verb = args[0].lower() if args else ""
-    settings = queries.settings
+
+    def zone():
+        return person_zone(ctx.queries.people, client, user_id, now, ctx.remember_profile)
 
     if verb == "help":
         return Reply(fb.help_blocks())
     if verb == "setup" and len(args) == 1:
         status = queries.key_status(user_id)
         if status is not None:  # replacing would switch their IDE off: ask first
-            tz = queries.timezone(user_id, client, now)
+            tz = zone()
             return Reply(fb.key_exists_blocks(status, now, tz, public_url()))
-        key = issue_key(queries.store, user_id, now)
+        key = ctx.issue_key(user_id, now)
         return Reply(fb.setup_blocks(key, public_url()))
     if verb == "team":
         if user_id not in settings.focus.leads:
@@ -98,14 +98,14 @@ def focus_reply(text: str, user_id: str, client: WebClient, queries: FocusQuerie
         if len(args) < 2:
             return Reply(fb.help_blocks("`team` needs a team name, e.g. `/focus team vision`."))
         name = " ".join(args[1:])
-        today = now.astimezone(queries.timezone(user_id, client, now)).date()
+        today = now.astimezone(zone()).date()
         report = queries.team_report(name, today)
         if report is None:
             return Reply(fb.unknown_team_blocks(name, [t.name for t in settings.teams]))
         return Reply(fb.team_blocks(report, shared_with_leads=settings.focus.share_individuals_with_leads))
     if verb:
         return Reply(fb.help_blocks(f"I didn't understand `{render.escape(text.strip())}`."))
-    tz = queries.timezone(user_id, client, now)
+    tz = zone()
     person = queries.person(user_id, now.astimezone(tz).date())
     return Reply(fb.person_blocks(person, min_block_minutes=settings.focus.min_block_minutes,
                                   key=queries.key_status(user_id), now=now, tz=tz, public_url=public_url()))

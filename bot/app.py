@@ -1,4 +1,8 @@
-"""Wiring for `research-bridge serve`: web app, Slack app, scheduler, Socket Mode."""
+"""The composition root: the only module (with the CLI) that binds the layers to a store.
+
+`slack_context` gives the Slack listeners their queries and the two writes they may ask
+for; `create_slack_app` builds the Bolt app on it; `build_server` wires everything `serve`
+runs: the web app, the Slack app, the scheduler and Socket Mode."""
 
 from __future__ import annotations
 
@@ -11,12 +15,36 @@ from fastapi import FastAPI
 
 from bot.clock import Clock, utc_now
 from bot.config import Settings
+from bot.ingest.keys import issue_key
+from bot.ingest.people import remember_profile
 from bot.jobs import Services, build_scheduler
 from bot.priority import IngestActivity
+from bot.queries import Queries
+from bot.slack.context import SlackContext
 from bot.store import Store
 from bot.web import create_web_app
 
 log = logging.getLogger(__name__)
+
+
+def slack_context(settings: Settings, store: Store, clock: Clock = utc_now) -> SlackContext:
+    """What the Slack listeners get for this store: read-only queries, and keys and profiles
+    written through `bot.ingest`."""
+    return SlackContext(
+        settings=settings,
+        queries=Queries.of(store, settings),
+        clock=clock,
+        issue_key=lambda user, now: issue_key(store, user, now),
+        remember_profile=lambda user, answer, now: remember_profile(store, settings, user, answer, now),
+    )
+
+
+def create_slack_app(settings: Settings, store: Store, clock: Clock = utc_now,
+                     activity: IngestActivity | None = None) -> Any:
+    """The Bolt app for this store (see `bot.slack.app.create_app`)."""
+    from bot.slack.app import create_app
+
+    return create_app(slack_context(settings, store, clock), activity)
 
 
 @dataclass
@@ -32,9 +60,9 @@ def build_server(settings: Settings, store: Store, clock: Clock = utc_now, *, sc
     socket_handler = None
     activity = IngestActivity()
     if settings.slack_configured:
-        from bot.slack.app import create_app, socket_mode_handler
+        from bot.slack.app import socket_mode_handler
 
-        slack_app = create_app(settings, store, clock=clock, activity=activity)
+        slack_app = create_slack_app(settings, store, clock, activity)
         if settings.slack_app_token:
             socket_handler = socket_mode_handler(slack_app, settings)
     else:
