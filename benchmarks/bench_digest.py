@@ -57,9 +57,9 @@ from bot.digest.model import Digest, Week  # noqa: E402
 from bot.digest.period import due_week, week_named  # noqa: E402
 from bot.metrics.workcal import WorkCalendar  # noqa: E402
 from bot.models import Deployment, Incident  # noqa: E402
-from bot.slack.blocks import to_dicts  # noqa: E402
-from bot.slack.charts import render_chart  # noqa: E402
-from bot.slack.digest_blocks import digest_blocks, digest_text  # noqa: E402
+from bot.slack.blocks.charts import render_chart  # noqa: E402
+from bot.slack.blocks.digest import digest_blocks, digest_text  # noqa: E402
+from bot.slack.blocks.kit import to_dicts  # noqa: E402
 from bot.store import Store  # noqa: E402
 
 TIMEZONE = "Europe/Berlin"

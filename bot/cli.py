@@ -304,7 +304,7 @@ def _demo_digest(store: Store, settings: Settings, now: datetime, chart_path: Pa
     from bot.digest.compute import build_digest
     from bot.digest.period import last_complete_week
     from bot.metrics.workcal import WorkCalendar
-    from bot.slack.digest_blocks import blocks_as_text, digest_blocks
+    from bot.slack.blocks.digest import blocks_as_text, digest_blocks
 
     digest = settings.digests[0]
     content = build_digest(store, settings, digest, last_complete_week(now, digest.tz))

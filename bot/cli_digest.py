@@ -43,7 +43,7 @@ def digest(ctx: click.Context, channel: str, name: str | None, week: str | None,
     from bot.digest.compute import build_digest
     from bot.digest.period import last_complete_week, week_named
     from bot.metrics.workcal import WorkCalendar
-    from bot.slack.digest_blocks import blocks_as_text, digest_blocks
+    from bot.slack.blocks.digest import blocks_as_text, digest_blocks
 
     if not is_channel_id(channel):
         raise click.BadParameter(f"{channel!r} is not a channel ID (such as C0123ABCD)", param_hint="--channel")
@@ -82,7 +82,7 @@ def digest(ctx: click.Context, channel: str, name: str | None, week: str | None,
 
 def write_chart(content: Digest, path: str) -> str:
     """Write the digest's chart to `path`; say what was written."""
-    from bot.slack.charts import digest_chart
+    from bot.slack.blocks.charts import digest_chart
 
     png = digest_chart(content)
     if png is None:

@@ -21,7 +21,7 @@ from bot.ingest.focus import record_heartbeats
 from bot.models import Heartbeat
 from bot.queries.focus import FocusQueries, PersonFocus, TeamReport
 from bot.queries.people import People
-from bot.slack.focus_blocks import average_sentence, day_lines, hours
+from bot.slack.blocks.focus import average_sentence, day_lines, hours
 from bot.store import Store
 
 EDITOR = "vscode/1.95.3 vscode-wakatime/24.9.1"

@@ -24,7 +24,7 @@ from bot.metrics.delivery import DeliveryMetrics
 from bot.models import Deployment, Incident, PipelineRun
 from bot.queries.pipelines import PipelineDetail, PipelineQueries, PipelinesOverview
 from bot.reports import text_table
-from bot.slack.pipeline_blocks import (
+from bot.slack.blocks.pipelines import (
     counts,
     current_streak,
     paired,

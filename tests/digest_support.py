@@ -32,7 +32,7 @@ from bot.models import (
     JiraIssue,
     PipelineRun,
 )
-from bot.slack.digest_blocks import digest_blocks
+from bot.slack.blocks.digest import digest_blocks
 from bot.store import Store
 
 UTC = timezone.utc

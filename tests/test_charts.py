@@ -1,4 +1,4 @@
-"""`bot.slack.charts.render_chart`: the digest's trend chart as PNG, read back with PIL."""
+"""`bot.slack.blocks.charts.render_chart`: the digest's trend chart as PNG, read back with PIL."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from bot.digest.model import History, WeekPoint
-from bot.slack.charts import chart_figure, chart_series, render_chart
+from bot.slack.blocks.charts import chart_figure, chart_series, render_chart
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ALL = ("handoffs", "focus", "pipelines")
@@ -132,7 +132,7 @@ def test_same_input_same_bytes():
 def test_importing_is_cheap_and_rendering_never_loads_pyplot():
     code = (
         "import sys\n"
-        "import bot.slack.charts as charts\n"
+        "import bot.slack.blocks.charts as charts\n"
         "assert 'matplotlib' not in sys.modules\n"
         "from bot.digest.model import History, WeekPoint\n"
         "png = charts.render_chart(History((WeekPoint('2026-W47', 1.0, 2.0, 3.0, 0.9),), 3.0, ('focus',), 28800.0),"

@@ -1,6 +1,6 @@
 """What a weekly digest says: `bot.digest.compute.build_digest` on a seeded org, checked
 against the metrics computed independently for the week (and counted by hand in the seed),
-and its rendering by `bot.slack.digest_blocks` (Block Kit limits, quiet weeks, names).
+and its rendering by `bot.slack.blocks.digest` (Block Kit limits, quiet weeks, names).
 
 The org works in Europe/Berlin (CET, UTC+1 in November), so Monday 00:00 local is Sunday
 23:00 UTC: events on either side of that line land in different weeks. The digest's week is
@@ -25,9 +25,9 @@ from bot.metrics.focus import team_focus
 from bot.metrics.handoffs import summarize
 from bot.metrics.reliability import summarize_windows
 from bot.metrics.workcal import WorkCalendar
-from bot.slack.blocks import to_dicts
-from bot.slack.charts import chart_series
-from bot.slack.digest_blocks import digest_text
+from bot.slack.blocks.charts import chart_series
+from bot.slack.blocks.digest import digest_text
+from bot.slack.blocks.kit import to_dicts
 from bot.store import Store
 from tests.digest_support import (  # noqa: F401 (seeded is a fixture)
     CHANNEL,
@@ -192,7 +192,7 @@ def test_the_chart_history_ends_with_the_weeks_figures(seeded: Store):
 
 
 def test_the_chart_draws_the_figures_each_weeks_digest_prints(seeded: Store):
-    """The chart's series (what `bot.slack.charts` draws) are, week by week, the figures the
+    """The chart's series (what `bot.slack.blocks.charts` draws) are, week by week, the figures the
     digest of that week gives: business-day waits as its text prints them (never calendar
     days), focus per workday, reliability in percent; None (a gap) where a week had none."""
     settings, digest = org()

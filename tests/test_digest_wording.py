@@ -15,7 +15,7 @@ from bot.digest.period import week_named
 from bot.formatting import hours_minutes, line_cells, percent_change, points_change
 from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.workcal import WorkCalendar
-from bot.slack.digest_blocks import blocks_as_text, digest_text
+from bot.slack.blocks.digest import blocks_as_text, digest_text
 from bot.store import Store
 from tests.digest_support import (  # noqa: F401 (seeded is a fixture)
     CHANNEL,

@@ -22,9 +22,9 @@ from bot.app import create_slack_app, slack_context
 from bot.config import Settings, settings_from_mapping
 from bot.models import FocusDay
 from bot.queries.focus import KeyStatus
-from bot.slack import focus_blocks as fb
 from bot.slack.app import web_client
-from bot.slack.blocks import to_dicts
+from bot.slack.blocks import focus as fb
+from bot.slack.blocks.kit import to_dicts
 from bot.slack.listeners.focus import focus_reply
 from bot.store import Store
 from bot.web import create_web_app

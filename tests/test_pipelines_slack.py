@@ -20,7 +20,7 @@ from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.reliability import summarize_pipelines
 from bot.models import PipelineRun
 from bot.queries.pipelines import PipelineDetail, PipelineQueries
-from bot.slack import pipeline_blocks as pb
+from bot.slack.blocks import pipelines as pb
 from bot.store import Store
 from bot.web import create_web_app
 from tests import slack_requests

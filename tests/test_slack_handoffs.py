@@ -22,8 +22,9 @@ from bot.metrics.handoffs import HandoffRules, HandoffStats
 from bot.metrics.workcal import WorkCalendar
 from bot.models import ChangeItem, HandoffCycle, HandoffState, HandoffView, JiraIssue
 from bot.queries.handoffs import HandoffQueries, StatsReport
-from bot.slack import blocks as render
 from bot.slack.app import SORRY, socket_mode_handler
+from bot.slack.blocks import handoffs as render
+from bot.slack.blocks import kit
 from bot.store import Store
 from bot.web import create_web_app
 from tests import slack_requests
@@ -371,7 +372,7 @@ def _view(key: str, hours_ago: float, summary: str = "A summary", state=HandoffS
 
 def test_list_renderer_limits_escaping_and_order() -> None:
     views = [_view(f"X-{i}", i, summary="<b>&" * 500) for i in range(1, 121)]
-    blocks = render.to_dicts(render.open_handoffs_blocks(views, NOW, CAL, ZoneInfo("UTC")))
+    blocks = kit.to_dicts(render.open_handoffs_blocks(views, NOW, CAL, ZoneInfo("UTC")))
     assert len(blocks) == 50
     sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     assert len(sections) == 47 and all(len(t) <= 3000 for t in sections)
@@ -381,11 +382,11 @@ def test_list_renderer_limits_escaping_and_order() -> None:
     assert texts(blocks)[-1] == "…and 73 more (use `research-bridge report handoffs` for all)"
     assert len(render.open_handoffs_blocks(views[:48], NOW, CAL, ZoneInfo("UTC"))) == 50  # fits exactly
     home = render.home_blocks(views, 120, NOW, CAL, ZoneInfo("UTC"))
-    assert len(home) == 100 and texts(render.to_dicts(home))[-2].startswith("…and 28 more")
+    assert len(home) == 100 and texts(kit.to_dicts(home))[-2].startswith("…and 28 more")
 
 
 def test_empty_states_are_one_friendly_line() -> None:
-    blocks = render.to_dicts(render.open_handoffs_blocks([], NOW, CAL, ZoneInfo("UTC")))
+    blocks = kit.to_dicts(render.open_handoffs_blocks([], NOW, CAL, ZoneInfo("UTC")))
     line = "*Open handoffs*: nothing is waiting for engineering right now :sparkles:"
     assert blocks == [{"type": "section", "text": {"type": "mrkdwn", "text": line}}]
     assert len(render.user_handoffs_blocks([], NOW, CAL, ZoneInfo("UTC"))) == 1
@@ -393,9 +394,9 @@ def test_empty_states_are_one_friendly_line() -> None:
 
 def test_header_and_section_clipping_and_fallback_text() -> None:
     blocks = render.team_handoffs_blocks("t" * 300, [_view("X-1", 30)], NOW, CAL, ZoneInfo("UTC"))
-    header = render.to_dicts(blocks)[0]
+    header = kit.to_dicts(blocks)[0]
     assert header["type"] == "header" and len(header["text"]["text"]) == 150 and header["text"]["text"].endswith("…")
-    fallback = render.fallback_text(blocks)
+    fallback = kit.fallback_text(blocks)
     assert "X-1 A summary" in fallback and "<http" not in fallback and len(fallback) <= 1000
 
 
@@ -404,7 +405,7 @@ def test_stats_renderer_with_many_teams_stays_within_limits() -> None:
     busy = HandoffStats(5, 3, 1, 1, 2, 3600.0, 7200.0, 1800.0, 9000.0, 86400.0, 90000.0, 0.2, 40000.0, 1)
     teams = {f"team-{i} & co " * 20: busy for i in range(400)}
     report = StatsReport("quarter", NOW - timedelta(days=74), NOW, empty, teams)
-    blocks = render.to_dicts(render.stats_blocks(report, CAL))
+    blocks = kit.to_dicts(render.stats_blocks(report, CAL))
     assert len(blocks) <= 50 and all(len(t) <= 3000 for t in texts(blocks))
     text = "\n".join(texts(blocks))
     assert "Handoff stats — this quarter" in text

@@ -27,8 +27,8 @@ from bot.digest.compute import build_digest
 from bot.digest.model import Digest, Week
 from bot.digest.period import due_week
 from bot.metrics.workcal import WorkCalendar
-from bot.slack.blocks import to_dicts
-from bot.slack.digest_blocks import digest_blocks, digest_text
+from bot.slack.blocks.digest import digest_blocks, digest_text
+from bot.slack.blocks.kit import to_dicts
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ def _find_posted(client: WebClient, digest: DigestSettings, week: Week, since: d
 
 def _attach_chart(store: Store, client: WebClient, content: Digest, ts: str | None) -> str:
     """Upload the chart into the digest's thread; record and return what happened."""
-    from bot.slack.charts import digest_chart
+    from bot.slack.blocks.charts import digest_chart
 
     key = (content.channel, content.name, content.week.label)
     png = digest_chart(content)

@@ -24,8 +24,8 @@ from bot.ingest.people import remember_profile
 from bot.metrics.focus import alert_decision, iso_week
 from bot.queries.focus import FocusQueries, PersonFocus
 from bot.queries.people import People
-from bot.slack import focus_blocks as fb
-from bot.slack.blocks import to_dicts
+from bot.slack.blocks import focus as fb
+from bot.slack.blocks.kit import to_dicts
 from bot.slack.people import person_zone, researchers
 from bot.store import Store
 

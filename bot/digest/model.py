@@ -1,5 +1,5 @@
 """What a digest says, as plain data: computed by `bot.digest.compute`, rendered by
-`bot.slack.digest_blocks` (Block Kit + text) and `bot.slack.charts` (PNG)."""
+`bot.slack.blocks.digest` (Block Kit + text) and `bot.slack.blocks.charts` (PNG)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from slack_bolt import Ack
 from slack_sdk.models.blocks import Block
 
-from bot.slack import blocks as render
+from bot.slack.blocks import kit
 
 
 @dataclass(frozen=True)
@@ -19,10 +19,10 @@ class Reply:
 
     @property
     def text(self) -> str:
-        return render.fallback_text(self.blocks)
+        return kit.fallback_text(self.blocks)
 
     def payload(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": render.to_dicts(self.blocks), "response_type": "ephemeral"}
+        return {"text": self.text, "blocks": kit.to_dicts(self.blocks), "response_type": "ephemeral"}
 
 
 def ack_at_once(ack: Ack, next: Callable[[], None]) -> None:

@@ -19,8 +19,8 @@ from typing import Mapping
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.slack import blocks as render
-from bot.slack import focus_blocks as fb
+from bot.slack.blocks import focus as fb
+from bot.slack.blocks.kit import escape
 from bot.slack.context import SlackContext
 from bot.slack.errors import answering_errors
 from bot.slack.listeners.common import Reply, ack_at_once
@@ -104,7 +104,7 @@ def focus_reply(text: str, user_id: str, client: WebClient | None, ctx: SlackCon
             return Reply(fb.unknown_team_blocks(name, [t.name for t in settings.teams]))
         return Reply(fb.team_blocks(report, shared_with_leads=settings.focus.share_individuals_with_leads))
     if verb:
-        return Reply(fb.help_blocks(f"I didn't understand `{render.escape(text.strip())}`."))
+        return Reply(fb.help_blocks(f"I didn't understand `{escape(text.strip())}`."))
     tz = zone()
     person = queries.person(user_id, now.astimezone(tz).date())
     return Reply(fb.person_blocks(person, min_block_minutes=settings.focus.min_block_minutes,

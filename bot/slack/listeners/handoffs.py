@@ -14,7 +14,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.metrics.handoffs import WINDOWS, parse_window
-from bot.slack import blocks as render
+from bot.slack.blocks import handoffs as render
+from bot.slack.blocks.kit import escape
 from bot.slack.context import SlackContext
 from bot.slack.errors import answering_errors
 from bot.slack.listeners.common import Reply, ack_at_once
@@ -48,17 +49,17 @@ def handoffs_reply(text: str, user_id: str, client: WebClient, ctx: SlackContext
         return Reply(render.help_blocks())
     if verb == "stats":
         if len(args) > 2:
-            return _help(f"`stats` takes one window ({', '.join(WINDOWS)}), not `{render.escape(' '.join(args[1:]))}`.")
+            return _help(f"`stats` takes one window ({', '.join(WINDOWS)}), not `{escape(' '.join(args[1:]))}`.")
         try:
             window = parse_window(args[1]) if len(args) == 2 else "30d"
         except ValueError:
-            return _help(f"Unknown window `{render.escape(args[1])}`: use one of {', '.join(WINDOWS)}.")
+            return _help(f"Unknown window `{escape(args[1])}`: use one of {', '.join(WINDOWS)}.")
         return Reply(render.stats_blocks(queries.stats(window, now), calendar))
     if verb == "team" and len(args) < 2:
         return _help("`team` needs a team name, e.g. `/handoffs team vision`.")
     known = verb in ("", "mine") or bool(ISSUE_KEY.match(verb))
     if not (verb == "team" or (known and len(args) <= 1)):
-        return _help(f"I didn't understand `{render.escape(text.strip())}`.")
+        return _help(f"I didn't understand `{escape(text.strip())}`.")
 
     user = slack_user(client, user_id)
     tz = ctx.queries.people.zone(user.get("tz"), user_id)
@@ -72,14 +73,14 @@ def handoffs_reply(text: str, user_id: str, client: WebClient, ctx: SlackContext
         name = " ".join(args[1:])
         team = settings.team_named(name)
         if team is None:
-            known = ", ".join(f"`{render.escape(t.name)}`" for t in settings.teams) or "none configured"
-            return _help(f"There is no team `{render.escape(name)}` (teams: {known}).")
+            known = ", ".join(f"`{escape(t.name)}`" for t in settings.teams) or "none configured"
+            return _help(f"There is no team `{escape(name)}` (teams: {known}).")
         views = queries.open_handoffs(team=team.name)
         return Reply(render.team_handoffs_blocks(team.name, views, now, calendar, tz, sla_workdays=sla))
     report = queries.issue_report(verb.upper())  # an issue key, checked above
     if report is None:
         return Reply(render.note_blocks(
-            f"I don't know *{render.escape(verb.upper())}* — it may be outside the synced Jira scope"
+            f"I don't know *{escape(verb.upper())}* — it may be outside the synced Jira scope"
             " (`jira.jql`), or not synced yet."
         ))
     return Reply(render.issue_timeline_blocks(report, now, calendar, tz))

@@ -6,7 +6,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.models.views import View
 
-from bot.slack import blocks as render
+from bot.slack.blocks import handoffs as render
 from bot.slack.context import SlackContext
 from bot.slack.people import slack_user
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.slack import pipeline_blocks as pb
+from bot.slack.blocks import pipelines as pb
 from bot.slack.context import SlackContext
 from bot.slack.errors import answering_errors
 from bot.slack.listeners.common import Reply, ack_at_once

@@ -18,15 +18,16 @@ from bot.formatting import duration, local_time, percent, points_change
 from bot.metrics.reliability import PipelineStats, PipelineSummary
 from bot.models import PipelineRun
 from bot.queries.pipelines import PipelineDetail, PipelinesOverview
-from bot.slack.blocks import (
+from bot.slack.blocks.kit import (
     MAX_MESSAGE_BLOCKS,
-    _clip,
-    _context,
-    _fit,
-    _header,
-    _pack_lines,
-    _section,
+    clip,
+    context,
     escape,
+    fit,
+    header,
+    link,
+    pack_lines,
+    section,
 )
 
 REPORT_HINT = "use `research-bridge report pipelines` for all"
@@ -108,14 +109,6 @@ def current_streak(week: PipelineSummary | None, month: PipelineSummary | None) 
 # -- /pipelines ----------------------------------------------------------------------------------
 
 
-def _link(url: str | None, label: str) -> str:
-    """`label` (escaped) as a link to `url`, or as plain text without one."""
-    if not url:
-        return escape(label)
-    safe = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
-    return f"<{safe}|{escape(label)}>"
-
-
 def _window(days: int, summary: PipelineSummary | None) -> str:
     if summary is None or not summary.current.runs:
         before = ""
@@ -130,13 +123,13 @@ def _pipeline_row(week: PipelineSummary | None, month: PipelineSummary | None) -
     s = week or month
     assert s is not None
     last = s.current.last_url or (month.current.last_url if month else None)
-    title = f"*{escape(_clip(s.pipeline, MAX_NAME))}* `{escape(s.source)}`"
+    title = f"*{escape(clip(s.pipeline, MAX_NAME))}* `{escape(s.source)}`"
     if last:
-        title += f" · {_link(last, 'last run')}"
+        title += f" · {link(last, 'last run')}"
     streak = streak_text(current_streak(week, month))
     if streak:
         title += f" · :rotating_light: {streak}"
-    return _section(f"{title}\n{_window(7, week)}\n{_window(30, month)}")
+    return section(f"{title}\n{_window(7, week)}\n{_window(30, month)}")
 
 
 def _overall(days: int, stats: PipelineStats) -> str:
@@ -148,22 +141,22 @@ def overview_blocks(overview: PipelinesOverview, *, max_blocks: int = MAX_MESSAG
     first, under one overall line; "…and N more" when they do not fit."""
     rows = paired(overview)
     if not rows:
-        return [_section("No pipeline runs in the last 30 days.")]
+        return [section("No pipeline runs in the last 30 days.")]
     failing = sum(1 for w, m in rows if current_streak(w, m) > 0)
     who = f"All {len(rows):,} pipelines" if len(rows) != 1 else "1 pipeline"
     overall = f"*{who}*: {_overall(7, overview.overall_week)}  |  {_overall(30, overview.overall_month)}"
     if failing:
         overall += f"\n:rotating_light: {failing} on a failure streak (no success since their last failure)"
-    head: list[Block] = [_header("Pipeline reliability"), _section(overall), DividerBlock()]
-    tail = [_context("Reliability = success ÷ (success + failed); cancelled and skipped runs are shown but"
+    head: list[Block] = [header("Pipeline reliability"), section(overall), DividerBlock()]
+    tail = [context("Reliability = success ÷ (success + failed); cancelled and skipped runs are shown but"
                      " left out. Worst first; arrows compare with the window before.")]
     body = [_pipeline_row(w, m) for w, m in rows]
-    return _fit(head, body, tail, max_blocks=max_blocks, hint=REPORT_HINT)
+    return fit(head, body, tail, max_blocks=max_blocks, hint=REPORT_HINT)
 
 
 def empty_blocks() -> list[Block]:
     """No runs have ever been stored: how to connect a source, in one line."""
-    return [_section(CONNECT)]
+    return [section(CONNECT)]
 
 
 # -- /pipelines NAME -----------------------------------------------------------------------------
@@ -172,12 +165,12 @@ def empty_blocks() -> list[Block]:
 def run_line(run: PipelineRun, tz: ZoneInfo) -> str:
     """One attempt: status emoji, linked run id, attempt, finish time in `tz`, duration."""
     emoji = STATUS_EMOJI.get(run.status, ":grey_question:")
-    line = f"{emoji} {_link(run.url, 'run ' + _clip(run.run_id, 60))}"
+    line = f"{emoji} {link(run.url, 'run ' + clip(run.run_id, 60))}"
     if run.attempt > 1:
         line += f" (attempt {run.attempt})"
     line += f" · {run.status} · {local_time(run.finished_at, tz)} · {run_duration(run)}"
     if run.branch:
-        line += f" · `{escape(_clip(run.branch, 60))}`"
+        line += f" · `{escape(clip(run.branch, 60))}`"
     if run.commit_sha:
         line += f" `{escape(run.commit_sha[:7])}`"
     return line
@@ -190,29 +183,29 @@ def detail_blocks(detail: PipelineDetail, tz: ZoneInfo, *, max_blocks: int = MAX
     streak = streak_text(current_streak(week, month))
     if streak:
         summary += f"\n:rotating_light: {streak}"
-    head: list[Block] = [_header(f"{_clip(detail.pipeline, MAX_NAME - 16)} — recent runs"), _section(summary),
+    head: list[Block] = [header(f"{clip(detail.pipeline, MAX_NAME - 16)} — recent runs"), section(summary),
                          DividerBlock()]
     recent = sorted(detail.recent, key=lambda r: (r.finished_at, r.attempt), reverse=True)
     if recent:
-        rows: list[Block] = [_section(run_line(r, tz)) for r in recent]
+        rows: list[Block] = [section(run_line(r, tz)) for r in recent]
     else:
-        rows = [_section("No runs stored for this pipeline yet.")]
-    tail = [_context(f"Times in {tz.key}. Each run is shown by its final attempt (a re-run replaces the"
+        rows = [section("No runs stored for this pipeline yet.")]
+    tail = [context(f"Times in {tz.key}. Each run is shown by its final attempt (a re-run replaces the"
                      " attempts before it), as reliability counts it.")]
-    return _fit(head, rows, tail, max_blocks=max_blocks, hint="older runs are in the CI system's own history")
+    return fit(head, rows, tail, max_blocks=max_blocks, hint="older runs are in the CI system's own history")
 
 
 def unknown_pipeline_blocks(name: str, suggestions: Sequence[str]) -> list[Block]:
     """An unknown name: the pipelines that match it, or how to list them all."""
     if not suggestions:
-        return [_section(f":information_source: No pipeline matches `{escape(name)}`."
+        return [section(f":information_source: No pipeline matches `{escape(name)}`."
                          " `/pipelines` lists them all.")]
-    shown = ", ".join(f"`{escape(_clip(s, MAX_NAME))}`" for s in suggestions[:MAX_SUGGESTIONS])
+    shown = ", ".join(f"`{escape(clip(s, MAX_NAME))}`" for s in suggestions[:MAX_SUGGESTIONS])
     more = len(suggestions) - MAX_SUGGESTIONS
     text = f":information_source: There is no pipeline `{escape(name)}`. Did you mean {shown}"
     text += f" (and {more} more)?" if more > 0 else "?"
-    example = escape(_clip(suggestions[0], MAX_NAME))
-    return [_section(text), _context(f"A name, or a part of one only one pipeline has: e.g. `/pipelines {example}`.")]
+    example = escape(clip(suggestions[0], MAX_NAME))
+    return [section(text), context(f"A name, or a part of one only one pipeline has: e.g. `/pipelines {example}`.")]
 
 
 # -- help ----------------------------------------------------------------------------------------
@@ -230,8 +223,8 @@ def help_blocks(note: str | None = None) -> list[Block]:
     """Every `/pipelines` form with an example; `note` (already mrkdwn-safe) first."""
     blocks: list[Block] = []
     if note:
-        blocks.append(_section(f":information_source: {note}"))
-    blocks.append(_header("/pipelines — pipeline reliability"))
-    blocks.extend(_pack_lines(f"`{usage}` — {what}. Example: `{example}`" for usage, what, example in _HELP))
-    blocks.append(_context("Reliability = success ÷ (success + failed). Answers are visible only to you."))
+        blocks.append(section(f":information_source: {note}"))
+    blocks.append(header("/pipelines — pipeline reliability"))
+    blocks.extend(pack_lines(f"`{usage}` — {what}. Example: `{example}`" for usage, what, example in _HELP))
+    blocks.append(context("Reliability = success ÷ (success + failed). Answers are visible only to you."))
     return blocks

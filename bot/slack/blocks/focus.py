@@ -27,7 +27,7 @@ from slack_sdk.models.blocks import (
 from bot.formatting import hours_minutes, line_cells, local_time, percent
 from bot.models import FocusDay
 from bot.queries.focus import KeyStatus, PersonFocus, TeamReport
-from bot.slack.blocks import _context, _fit, _header, _pack_lines, _section, escape
+from bot.slack.blocks.kit import context, escape, fit, header, pack_lines, section
 
 BAR_WIDTH = 12  # cells; the line sits in the middle, so a full bar is twice the threshold
 PLACEHOLDER_HOST = "https://YOUR-BRIDGE-HOST"
@@ -216,14 +216,14 @@ def person_blocks(
                 else "today is not a workday, so it never counts in the average")
         text += f"\nToday so far: {hours_minutes(person.today_row.focus_seconds)} of focus — partial: {when}."
     blocks: list[Block] = [
-        _header(head),
-        _section(_code(lines) if lines else "No workdays configured."),
-        _section(text),
+        header(head),
+        section(_code(lines) if lines else "No workdays configured."),
+        section(text),
     ]
     if key is not None and now is not None:
         quiet = not person.has_data and not today
-        blocks.append(_section(key_status_text(key, now, tz or ZoneInfo("UTC"), public_url, quiet=quiet)))
-    blocks.append(_context(
+        blocks.append(section(key_status_text(key, now, tz or ZoneInfo("UTC"), public_url, quiet=quiet)))
+    blocks.append(context(
         f"Only you can see this. Focus Time = stretches of at least {min_block_minutes} min of"
         " uninterrupted IDE activity. Days without data are left out of the average, not counted as zero."
     ))
@@ -246,20 +246,20 @@ def team_blocks(report: TeamReport, *, shared_with_leads: bool = False) -> list[
         f"*Focus split*: {research}",
     ]
     head: list[Block] = [
-        _header(f"Focus Time — team {report.team}"),
-        _context(f"Last {len(report.window)} workdays ({_window_text(report.window)})"),
-        _section("\n".join(lines)),
+        header(f"Focus Time — team {report.team}"),
+        context(f"Last {len(report.window)} workdays ({_window_text(report.window)})"),
+        section("\n".join(lines)),
     ]
     if not shared_with_leads:
-        return [*head, _context("Team aggregates only: each person sees their own figures with `/focus`.")]
+        return [*head, context("Team aggregates only: each person sees their own figures with `/focus`.")]
     names = [f"• <@{escape(u)}>" for u in report.below_people] or ["Nobody is below the line."]
-    rows = _pack_lines([f"*Below the {line} line* (shared with leads by your organisation's setting):", *names])
-    tail = [_context("Please use this to lighten calendars, not to compare people.")]
-    return _fit([*head, DividerBlock()], rows, tail, hint="use `research-bridge report focus` for all")
+    rows = pack_lines([f"*Below the {line} line* (shared with leads by your organisation's setting):", *names])
+    tail = [context("Please use this to lighten calendars, not to compare people.")]
+    return fit([*head, DividerBlock()], rows, tail, hint="use `research-bridge report focus` for all")
 
 
 def not_a_lead_blocks() -> list[Block]:
-    return [_section(
+    return [section(
         "Team focus figures are shared with the leads listed in `focus.leads`. If you need them,"
         " your Research Bridge admin can add you. Your own figures are always there with `/focus`."
     )]
@@ -284,30 +284,30 @@ def heartbeats_url(public_url: str | None) -> str:
 def setup_blocks(api_key: str, public_url: str | None, *, replaced: bool = False) -> list[Block]:
     """The two `~/.wakatime.cfg` lines with a fresh key (shown once), and plugin hints."""
     cfg = _code(["[settings]", f"api_url = {heartbeats_url(public_url)}", f"api_key = {api_key}"])
-    blocks: list[Block] = [_header("Connect your IDE to Research Bridge")]
+    blocks: list[Block] = [header("Connect your IDE to Research Bridge")]
     if replaced:
-        blocks.append(_section(":white_check_mark: Your old key is switched off: put this new one in every IDE"
+        blocks.append(section(":white_check_mark: Your old key is switched off: put this new one in every IDE"
                                " you use."))
     blocks += [
-        _section(f"Put these two lines in `~/.wakatime.cfg` (on Windows `%USERPROFILE%\\.wakatime.cfg`),"
+        section(f"Put these two lines in `~/.wakatime.cfg` (on Windows `%USERPROFILE%\\.wakatime.cfg`),"
                  f" under `[settings]`:\n{cfg}"),
     ]
     if not public_url:
-        blocks.append(_section(
+        blocks.append(section(
             f":warning: Replace `{PLACEHOLDER_HOST}` with the address of your Research Bridge server"
             " (your admin can set `BRIDGE_PUBLIC_URL` so this shows it)."
         ))
     blocks += [
-        _section(":key: This key is shown only once. If you lose it, run `/focus setup` again: it offers to"
+        section(":key: This key is shown only once. If you lose it, run `/focus setup` again: it offers to"
                  " replace it, and the old key then stops working."),
-        _section(
+        section(
             "*VS Code*: install the *WakaTime* extension.\n"
             "*JetBrains* (PyCharm, IntelliJ, …): Settings → Plugins → *WakaTime*.\n"
             "*JupyterLab*: `pip install jupyterlab-wakatime`, then restart JupyterLab.\n"
             "They all read `~/.wakatime.cfg`: no other setting is needed. If a plugin asks for an API key,"
             " paste the one above."
         ),
-        _context("Collected: time stamps, project, file, language and editor of your IDE activity."
+        context("Collected: time stamps, project, file, language and editor of your IDE activity."
                  " Your figures are shown only to you."),
     ]
     return blocks
@@ -334,8 +334,8 @@ def key_exists_blocks(key: KeyStatus, now: datetime, tz: ZoneInfo, public_url: s
         style="danger",
     )
     return [
-        _section(f":key: You already have a Focus Time key, created {created}.{heard}"),
-        _section("Nothing needs to change while your IDE is sending. If it isn't, check the plugin first: "
+        section(f":key: You already have a Focus Time key, created {created}.{heard}"),
+        section("Nothing needs to change while your IDE is sending. If it isn't, check the plugin first: "
                  f"{cfg_check(key, tz, public_url, named=True)}\nReplace the key only if you lost it or it may"
                  " have leaked."),
         ActionsBlock(block_id="focus_setup_key", elements=[
@@ -343,12 +343,12 @@ def key_exists_blocks(key: KeyStatus, now: datetime, tz: ZoneInfo, public_url: s
                           confirm=confirm),
             ButtonElement(text="Keep my key", action_id=KEEP_KEY_ACTION, value="keep"),
         ]),
-        _context("Only you can see this."),
+        context("Only you can see this."),
     ]
 
 
 def key_kept_blocks() -> list[Block]:
-    return [_section("Nothing changed: your key stays as it is. `/focus` shows when its last heartbeat arrived.")]
+    return [section("Nothing changed: your key stays as it is. `/focus` shows when its last heartbeat arrived.")]
 
 
 # -- help ----------------------------------------------------------------------------------------
@@ -366,10 +366,10 @@ def help_blocks(note: str | None = None) -> list[Block]:
     """Every `/focus` subcommand; `note` (already mrkdwn-safe) first."""
     blocks: list[Block] = []
     if note:
-        blocks.append(_section(f":information_source: {note}"))
-    blocks.append(_header("/focus — your Focus Time"))
-    blocks.extend(_pack_lines(f"`{usage}` — {what}" for usage, what in _HELP))
-    blocks.append(_context("Answers are visible only to you."))
+        blocks.append(section(f":information_source: {note}"))
+    blocks.append(header("/focus — your Focus Time"))
+    blocks.extend(pack_lines(f"`{usage}` — {what}" for usage, what in _HELP))
+    blocks.append(context("Answers are visible only to you."))
     return blocks
 
 
@@ -386,13 +386,13 @@ def alert_blocks(person: PersonFocus, *, shared_with_leads: bool = False) -> lis
     privacy = "Only you get this message" if not shared_with_leads else (
         "Your organisation shares who is below the line with leads; nobody else gets this message")
     return [
-        _section(
+        section(
             f"Hi <@{escape(person.slack_user_id)}>, a gentle heads-up: you {averaged(person, bold=True)},"
             f" under the *{hours(person.threshold_seconds)}* line."
         ),
-        _section(_code(day_lines(person))),
-        _section(f"A figure under the line usually says more about a calendar than about you. {WHAT_EATS_FOCUS}"),
-        _context(f"{privacy}. It comes at most once a week; `/focus` shows your figures any time."),
+        section(_code(day_lines(person))),
+        section(f"A figure under the line usually says more about a calendar than about you. {WHAT_EATS_FOCUS}"),
+        context(f"{privacy}. It comes at most once a week; `/focus` shows your figures any time."),
     ]
 
 
@@ -404,7 +404,7 @@ def recovery_text(person: PersonFocus) -> str:
 def recovery_blocks(person: PersonFocus) -> list[Block]:
     """The short note once a person is back at or above the line."""
     return [
-        _section(
+        section(
             f"Good news <@{escape(person.slack_user_id)}>: your Focus Time is back at or above the"
             f" {hours(person.threshold_seconds)} line — you {averaged(person, bold=True)}. :tada:"
         ),
@@ -425,11 +425,11 @@ def leads_blocks(people: Sequence[PersonFocus]) -> list[Block]:
     line = hours(people[0].threshold_seconds) if people else "3h"
     days = f"last {len(people[0].window)} workdays" if people else "last workdays"
     they = "Each of them gets" if len(people) != 1 else "They get"
-    head: list[Block] = [_section(
+    head: list[Block] = [section(
         f"*Focus Time check*: {_researchers_are(len(people))} below the {line} line over their {days}."
         f" {they} a private, supportive note, at most once a week; their figures stay with them."
     )]
-    rows = _pack_lines(f"• <@{escape(p.slack_user_id)}>" for p in people)
-    tail = [_context("Shared because `focus.share_individuals_with_leads` is on. Please use it to lighten"
+    rows = pack_lines(f"• <@{escape(p.slack_user_id)}>" for p in people)
+    tail = [context("Shared because `focus.share_individuals_with_leads` is on. Please use it to lighten"
                      " calendars, not to compare people.")]
-    return _fit(head, rows, tail, hint="use `research-bridge report focus` for all")
+    return fit(head, rows, tail, hint="use `research-bridge report focus` for all")

@@ -1,138 +1,42 @@
-"""Block Kit renderers: pure functions from query results to typed `slack_sdk` blocks.
-
-Slack's limits are enforced here, in one place (`_section`, `_header`, `_context`, `_fit`):
-at most 50 blocks per message (100 in the App Home), section and context text <= 3000
-characters, header <= 150. Rows that do not fit become one "…and N more" line instead of
-an error. User-provided text (Jira summaries, names, typed arguments) is escaped with
-`escape` (& < > as Slack's mrkdwn requires) before it is put into mrkdwn.
-"""
+"""Block Kit for handoffs: `/handoffs` (open, stats, team, mine, an issue's timeline), its
+help, and the App Home. Pure functions from query results to typed blocks (see `kit`)."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     Block,
-    ContextBlock,
     DividerBlock,
-    HeaderBlock,
     SectionBlock,
 )
-from slack_sdk.models.blocks.basic_components import MarkdownTextObject, PlainTextObject
 
 from bot.formatting import business_days, duration, local_date, local_time, percent
 from bot.metrics.handoffs import HandoffStats, business_wait_seconds, wait_seconds
 from bot.metrics.workcal import WorkCalendar
 from bot.models import HandoffState, HandoffView
 from bot.queries.handoffs import IssueReport, StatsReport
+from bot.slack.blocks.kit import (
+    MAX_HOME_BLOCKS,
+    MAX_MESSAGE_BLOCKS,
+    MAX_SUMMARY,
+    clip,
+    context,
+    escape,
+    fit,
+    header,
+    key_link,
+    pack_lines,
+    section,
+)
 
-MAX_MESSAGE_BLOCKS = 50
-MAX_HOME_BLOCKS = 100
-MAX_TEXT = 3000
-MAX_HEADER = 150
-MAX_SUMMARY = 200
-MAX_FALLBACK = 1000
 REPORT_HINT = "use `research-bridge report handoffs` for all"
-
 _WINDOW_TITLES = {"7d": "last 7 days", "30d": "last 30 days", "90d": "last 90 days", "quarter": "this quarter"}
-_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
-_LINK = re.compile(r"<([^|>]*)\|([^>]*)>")
-
-# -- limits, in one place ----------------------------------------------------------------------
-
-
-def escape(text: str | None) -> str:
-    """Escape &, < and > so user text cannot form mrkdwn links, mentions or entities."""
-    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _clip(text: str, limit: int) -> str:
-    """Cut to `limit` characters with an ellipsis, never through an escaped entity."""
-    if len(text) <= limit:
-        return text
-    return _PARTIAL_ENTITY.sub("", text[: limit - 1]) + "…"
-
-
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=_clip(text, MAX_TEXT)))
-
-
-def _header(text: str) -> HeaderBlock:
-    return HeaderBlock(text=PlainTextObject(text=_clip(text, MAX_HEADER), emoji=True))
-
-
-def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=_clip(text, MAX_TEXT))])
-
-
-def _fit(
-    head: Sequence[Block],
-    rows: Sequence[Block],
-    tail: Sequence[Block] = (),
-    *,
-    max_blocks: int = MAX_MESSAGE_BLOCKS,
-    hint: str = REPORT_HINT,
-) -> list[Block]:
-    """head + as many rows as fit + tail; the rows left out become one "…and N more" line."""
-    room = max_blocks - len(head) - len(tail)
-    if len(rows) <= room:
-        return [*head, *rows, *tail]
-    keep = max(room - 1, 0)
-    more = _context(f"…and {len(rows) - keep} more ({hint})")
-    return [*head, *rows[:keep], more, *tail]
-
-
-def _pack_lines(lines: Iterable[str], limit: int = MAX_TEXT) -> list[SectionBlock]:
-    """Join lines into as few sections as possible, each within the text limit."""
-    sections: list[SectionBlock] = []
-    current = ""
-    for line in lines:
-        line = _clip(line, limit)
-        if current and len(current) + 1 + len(line) > limit:
-            sections.append(_section(current))
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        sections.append(_section(current))
-    return sections
-
-
-def to_dicts(blocks: Sequence[Block]) -> list[dict]:
-    """JSON-ready blocks (slack_sdk validates each one here)."""
-    return [b.to_dict() for b in blocks]
-
-
-def _as_mrkdwn(element) -> str:
-    """A text object's text as `text` shows it: plain text (headers) is escaped, since Slack
-    reads `<!channel>` or `<@U…>` in a message's `text` even where the block showed it as is."""
-    return escape(element.text) if isinstance(element, PlainTextObject) else element.text
-
-
-def fallback_text(blocks: Sequence[Block], limit: int = MAX_FALLBACK) -> str:
-    """Plain notification text for a message: its header and first lines, links as labels."""
-    parts: list[str] = []
-    for block in blocks:
-        if isinstance(block, (HeaderBlock, SectionBlock)) and block.text is not None:
-            parts.append(_as_mrkdwn(block.text))
-        elif isinstance(block, ContextBlock):
-            parts.extend(_as_mrkdwn(e) for e in block.elements if hasattr(e, "text"))
-        if len(parts) >= 3:
-            break
-    text = _LINK.sub(r"\2", " — ".join(p.replace("\n", " ") for p in parts))
-    return _clip(text.replace("*", ""), limit) or "Research Bridge"
 
 
 # -- handoff rows ------------------------------------------------------------------------------
-
-
-def _key_link(key: str, url: str | None) -> str:
-    if not url:
-        return f"*{escape(key)}*"
-    safe = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
-    return f"*<{safe}|{escape(key)}>*"
 
 
 def _wait(seconds: float, business: float, calendar: WorkCalendar) -> str:
@@ -145,7 +49,7 @@ def _handoff_row(
     """One handoff: link, summary, wait (business and calendar), requester, team, SLA marker."""
     c = view.cycle
     waited, business = wait_seconds(c, now), business_wait_seconds(c, now, calendar)
-    title = f"{_key_link(view.key, view.url)} {_clip(escape(view.summary), MAX_SUMMARY)}"
+    title = f"{key_link(view.key, view.url)} {clip(escape(view.summary), MAX_SUMMARY)}"
     if c.state is HandoffState.PICKED_UP:
         who = f" by {escape(c.picked_up_by_name)}" if c.picked_up_by_name else ""
         status = f":hammer_and_wrench: picked up{who} after {_wait(waited, business, calendar)}"
@@ -159,7 +63,7 @@ def _handoff_row(
     text = f"{title}\n{' · '.join(details)}"
     if c.state is HandoffState.OPEN and business > sla_workdays * calendar.seconds_per_workday:
         text += f"\n:warning: over the {sla_workdays:g}-workday pick-up SLA"
-    return _section(text)
+    return section(text)
 
 
 def _oldest_first(views: Iterable[HandoffView]) -> list[HandoffView]:
@@ -178,7 +82,7 @@ def open_handoffs_blocks(
 ) -> list[Block]:
     """Open handoffs oldest first, with a one-line summary; one friendly line when empty."""
     if not views:
-        return [_section(f"*{escape(title)}*: nothing is waiting for engineering right now :sparkles:")]
+        return [section(f"*{escape(title)}*: nothing is waiting for engineering right now :sparkles:")]
     ordered = _oldest_first(views)
     limit = sla_workdays * calendar.seconds_per_workday
     breaches = sum(1 for v in ordered if business_wait_seconds(v.cycle, now, calendar) > limit)
@@ -186,9 +90,9 @@ def open_handoffs_blocks(
     summary = f"*{len(ordered)}* waiting for engineering · oldest {duration(oldest)}"
     if breaches:
         summary += f" · {breaches} over the {sla_workdays:g}-workday SLA"
-    head = [_header(title), _context(summary)]
+    head = [header(title), context(summary)]
     rows = [_handoff_row(v, now, calendar, tz, sla_workdays) for v in ordered]
-    return _fit(head, rows, max_blocks=max_blocks)
+    return fit(head, rows, max_blocks=max_blocks, hint=REPORT_HINT)
 
 
 def team_handoffs_blocks(
@@ -216,13 +120,13 @@ def user_handoffs_blocks(
 ) -> list[Block]:
     """The caller's active handoffs: open ones (oldest first), then those picked up."""
     if not views:
-        return [_section(f"*{escape(title)}*: none right now — nothing of yours is waiting on engineering.")]
+        return [section(f"*{escape(title)}*: none right now — nothing of yours is waiting on engineering.")]
     ordered = _oldest_first(views)
     open_views = [v for v in ordered if v.cycle.state is HandoffState.OPEN]
     picked = [v for v in ordered if v.cycle.state is not HandoffState.OPEN]
-    head = [_header(title), _context(f"*{len(open_views)}* waiting · *{len(picked)}* picked up")]
+    head = [header(title), context(f"*{len(open_views)}* waiting · *{len(picked)}* picked up")]
     rows = [_handoff_row(v, now, calendar, tz, sla_workdays) for v in open_views + picked]
-    return _fit(head, rows, max_blocks=max_blocks)
+    return fit(head, rows, max_blocks=max_blocks, hint=REPORT_HINT)
 
 
 # -- statistics --------------------------------------------------------------------------------
@@ -256,17 +160,18 @@ def stats_blocks(report: StatsReport, calendar: WorkCalendar, *, max_blocks: int
     """Window, counts, median and p90 wait (calendar and business), conversion, open now, per team."""
     window = _WINDOW_TITLES.get(report.window, report.window)
     head: list[Block] = [
-        _header(f"Handoff stats — {window}"),
-        _context(
+        header(f"Handoff stats — {window}"),
+        context(
             f"{local_date(report.start, calendar.tz)} – {local_date(report.now, calendar.tz)} ({calendar.timezone})"
             " · waits in business days (calendar time)"
         ),
-        _section("\n".join(_stats_lines(report.overall, calendar))),
+        section("\n".join(_stats_lines(report.overall, calendar))),
     ]
     if not report.by_team:
         return head
     lines = [_team_line(team, s, calendar) for team, s in report.by_team.items()]
-    return _fit([*head, DividerBlock(), _section("*By team*")], _pack_lines(lines), max_blocks=max_blocks)
+    return fit([*head, DividerBlock(), section("*By team*")], pack_lines(lines), max_blocks=max_blocks,
+               hint=REPORT_HINT)
 
 
 # -- one issue ---------------------------------------------------------------------------------
@@ -295,27 +200,27 @@ def issue_timeline_blocks(
     """An issue's handoff cycles and its handoff-relevant history, times in `tz`."""
     issue = report.issue
     head: list[Block] = [
-        _header(f"{issue.key} — handoff timeline"),
-        _section(
-            f"{_key_link(issue.key, issue.url)} {_clip(escape(issue.summary), MAX_SUMMARY)}\n"
+        header(f"{issue.key} — handoff timeline"),
+        section(
+            f"{key_link(issue.key, issue.url)} {clip(escape(issue.summary), MAX_SUMMARY)}\n"
             f"Status *{escape(issue.status)}* · {escape(issue.issue_type)} in {escape(issue.project)}"
         ),
     ]
     if report.cycles:
-        cycles = _pack_lines(_cycle_line(v, now, calendar, tz) for v in report.cycles)
+        cycles = pack_lines(_cycle_line(v, now, calendar, tz) for v in report.cycles)
     else:
-        cycles = [_section("No handoff yet: it starts when the handoff label is added in Jira.")]
+        cycles = [section("No handoff yet: it starts when the handoff label is added in Jira.")]
     events = [
         f"`{local_time(e.at, tz)}` {escape(e.text)}" + (f" — {escape(e.who)}" if e.who else "")
         for e in report.events
     ]
-    rows = [*cycles, DividerBlock(), *_pack_lines(events)]
-    return _fit(head, rows, max_blocks=max_blocks, hint="see the issue in Jira for its full history")
+    rows = [*cycles, DividerBlock(), *pack_lines(events)]
+    return fit(head, rows, max_blocks=max_blocks, hint="see the issue in Jira for its full history")
 
 
 def note_blocks(text: str) -> list[Block]:
     """A one-line answer (`text` is mrkdwn, already escaped where it holds user text)."""
-    return [_section(text)]
+    return [section(text)]
 
 
 # -- help and home -----------------------------------------------------------------------------
@@ -335,11 +240,11 @@ def help_blocks(note: str | None = None) -> list[Block]:
     """Every `/handoffs` subcommand with an example; `note` (already mrkdwn-safe) first."""
     blocks: list[Block] = []
     if note:
-        blocks.append(_section(f":information_source: {note}"))
-    blocks.append(_header("/handoffs — research handoffs"))
+        blocks.append(section(f":information_source: {note}"))
+    blocks.append(header("/handoffs — research handoffs"))
     lines = [f"`{usage}` — {what}. Example: `{example}`" for usage, what, example in _HELP]
-    blocks.extend(_pack_lines(lines))
-    blocks.append(_context("Answers are visible only to you. Waits are in business days (calendar time)."))
+    blocks.extend(pack_lines(lines))
+    blocks.append(context("Answers are visible only to you. Waits are in business days (calendar time)."))
     return blocks
 
 
@@ -355,13 +260,13 @@ def home_blocks(
     """App Home: the user's active handoffs, the org's open count, and the slash commands."""
     waiting = "handoff is" if open_count == 1 else "handoffs are"
     head: list[Block] = [
-        _header("Research Bridge"),
-        _section(f"*{open_count}* {waiting} waiting for engineering across the organisation."),
+        header("Research Bridge"),
+        section(f"*{open_count}* {waiting} waiting for engineering across the organisation."),
         DividerBlock(),
     ]
     tail: list[Block] = [
         DividerBlock(),
-        _context(
+        context(
             "Try `/handoffs` for all open handoffs, `/handoffs mine`, `/handoffs stats 30d`,"
             " `/focus` and `/pipelines`."
         ),

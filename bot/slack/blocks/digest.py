@@ -37,20 +37,20 @@ from bot.formatting import (
 from bot.metrics.delivery import DeliveryMetrics
 from bot.metrics.handoffs import HandoffStats
 from bot.metrics.workcal import WorkCalendar
-from bot.slack.blocks import (
+from bot.slack.blocks.kit import (
     MAX_SUMMARY,
-    _clip,
-    _context,
-    _fit,
-    _header,
-    _key_link,
-    _pack_lines,
-    _section,
+    clip,
+    context,
     escape,
+    fit,
+    header,
+    key_link,
+    pack_lines,
+    section,
 )
-from bot.slack.pipeline_blocks import (
-    _link,
+from bot.slack.blocks.pipelines import (
     counts,
+    link,
     reliability,
     streak_text,
     trend_arrow,
@@ -102,11 +102,11 @@ def _wait_line(c: HandoffStats, p: HandoffStats, per_day: float) -> str:
 # -- sections ----------------------------------------------------------------------------------
 
 
-def handoff_blocks(section: HandoffSection, calendar: WorkCalendar, sla_workdays: float) -> list[Block]:
+def handoff_blocks(part: HandoffSection, calendar: WorkCalendar, sla_workdays: float) -> list[Block]:
     title = ":handshake: *Research handoffs*"
-    if section.quiet:
-        return [_section(f"{title}: a quiet week — nothing requested, picked up or waiting.")]
-    c, p = section.current, section.previous
+    if part.quiet:
+        return [section(f"{title}: a quiet week — nothing requested, picked up or waiting.")]
+    c, p = part.current, part.previous
     per_day = calendar.seconds_per_workday
     lines = [
         title,
@@ -117,28 +117,28 @@ def handoff_blocks(section: HandoffSection, calendar: WorkCalendar, sla_workdays
         f"Still waiting at the week's end: *{c.open_now}*"
         + (f" · {c.sla_breaches} over the {sla_workdays:g}-workday SLA" if c.sla_breaches else ""),
     ]
-    blocks: list[Block] = [_section("\n".join(lines))]
-    if section.oldest_open:
+    blocks: list[Block] = [section("\n".join(lines))]
+    if part.oldest_open:
         rows = []
         limit = sla_workdays * per_day
-        shown = list(zip(section.oldest_open, section.oldest_waits, section.oldest_business_waits,
-                         section.owners))[:MAX_ROWS]
+        shown = list(zip(part.oldest_open, part.oldest_waits, part.oldest_business_waits,
+                         part.owners))[:MAX_ROWS]
         for view, waited, business, owner in shown:
             who = f"<@{owner}>" if owner else (escape(view.assignee_name) if view.assignee_name else "unassigned")
             by = f" · from {escape(view.cycle.requested_by_name)}" if view.cycle.requested_by_name else ""
             late = ", over the SLA" if business > limit else ""
-            rows.append(f"• {_key_link(view.key, view.url)} {_clip(escape(view.summary), MAX_SUMMARY // 2)}"
+            rows.append(f"• {key_link(view.key, view.url)} {clip(escape(view.summary), MAX_SUMMARY // 2)}"
                         f" — waiting {business_days(business, per_day)} ({duration(waited)}){late}"
                         f" · owner {who}{by}")
-        more = len(section.oldest_open) - len(rows)
+        more = len(part.oldest_open) - len(rows)
         if more > 0:
             rows.append(f"…and {more} more waiting (`/handoffs` lists them all)")
-        blocks += _pack_lines(["*Oldest still waiting*", *rows])
-    if len(section.teams) > 1:
-        blocks += _pack_lines(["*By team*"] + [
+        blocks += pack_lines(["*Oldest still waiting*", *rows])
+    if len(part.teams) > 1:
+        blocks += pack_lines(["*By team*"] + [
             f"• *{escape(team)}*: {s.requested} requested · {s.picked_up} picked up · median wait "
             f"{business_days(s.median_business_wait_seconds, per_day)} · {s.open_now} waiting"
-            for team, s in section.teams
+            for team, s in part.teams
         ])
     return blocks
 
@@ -155,53 +155,53 @@ def _focus_line(name: str, week: TeamFocusWeek, threshold: float, bold: bool) ->
                                 hours_minutes(p.average_focus_seconds)) + f" · {below}{split}")
 
 
-def focus_blocks(section: FocusSection) -> list[Block]:
-    line = f"{section.threshold_seconds / 3600:g}h"
+def focus_blocks(part: FocusSection) -> list[Block]:
+    line = f"{part.threshold_seconds / 3600:g}h"
     title = f":brain: *Research Focus Time* (team averages per workday; the line is {line})"
-    if section.quiet:
-        return [_section(":brain: *Research Focus Time*: a quiet week — no IDE data from the teams.")]
-    label = section.teams[0].team if len(section.teams) == 1 else section.overall.team
-    lines = [title, _focus_line(label, section.overall, section.threshold_seconds, True)]
-    if len(section.teams) > 1:
-        lines += ["• " + _focus_line(t.team, t, section.threshold_seconds, False) for t in section.teams]
-    named = [(t.team, t.below_people) for t in section.teams if t.below_people]
-    blocks: list[Block] = _pack_lines(lines)
+    if part.quiet:
+        return [section(":brain: *Research Focus Time*: a quiet week — no IDE data from the teams.")]
+    label = part.teams[0].team if len(part.teams) == 1 else part.overall.team
+    lines = [title, _focus_line(label, part.overall, part.threshold_seconds, True)]
+    if len(part.teams) > 1:
+        lines += ["• " + _focus_line(t.team, t, part.threshold_seconds, False) for t in part.teams]
+    named = [(t.team, t.below_people) for t in part.teams if t.below_people]
+    blocks: list[Block] = pack_lines(lines)
     if named:
-        blocks.append(_context("Below the line (shared by the org's choice): " + "; ".join(
+        blocks.append(context("Below the line (shared by the org's choice): " + "; ".join(
             f"{escape(team)}: " + ", ".join(f"<@{u}>" for u in people) for team, people in named)))
     return blocks
 
 
-def pipeline_blocks(section: PipelineSection) -> list[Block]:
+def pipeline_blocks(part: PipelineSection) -> list[Block]:
     title = ":gear: *Pipelines*"
-    if section.quiet:
-        return [_section(f"{title}: a quiet week — no finished pipeline runs.")]
-    o, p = section.overall, section.overall_previous
+    if part.quiet:
+        return [section(f"{title}: a quiet week — no finished pipeline runs.")]
+    o, p = part.overall, part.overall_previous
     # last week's figure is printed beside it: the change is the one between the printed percents
     change = percent_change(o.reliability, p.reliability)
     change = f" {change}" if change else ""
-    ran = sum(1 for s in section.pipelines if s.current.runs)
+    ran = sum(1 for s in part.pipelines if s.current.runs)
     head = (f"{title}: reliability " + _vs(f"*{reliability(o)}*{change}", reliability(p))
             + f" · {counts(o)} across {ran:,} pipeline{'s' if ran != 1 else ''}")
-    troubled = [s for s in section.pipelines if s.current.runs and (s.current.failed or s.streak)]
+    troubled = [s for s in part.pipelines if s.current.runs and (s.current.failed or s.streak)]
     if not troubled:
-        return [_section(head + "\nNo failed runs this week. :white_check_mark:")]
+        return [section(head + "\nNo failed runs this week. :white_check_mark:")]
     rows = []
     for s in troubled[:MAX_ROWS]:
         streak = streak_text(s.streak)
         arrow = trend_arrow(s.trend)
-        rows.append(f"• *{_link(s.current.last_url, s.pipeline)}* {reliability(s.current)}"
+        rows.append(f"• *{link(s.current.last_url, s.pipeline)}* {reliability(s.current)}"
                     + (f" {arrow}" if arrow else "") + f" · {counts(s.current)}" + (f" · {streak}" if streak else ""))
     if len(troubled) > MAX_ROWS:
         rows.append(f"…and {len(troubled) - MAX_ROWS} more with failures (`/pipelines` lists them all)")
-    return _pack_lines([head, "*Worst this week*", *rows])
+    return pack_lines([head, "*Worst this week*", *rows])
 
 
-def delivery_blocks(section: DeliverySection) -> list[Block]:
+def delivery_blocks(part: DeliverySection) -> list[Block]:
     title = ":rocket: *ML delivery*"
-    if section.quiet:
-        return [_section(f"{title}: a quiet week — no deployments or incidents.")]
-    c, p = section.current, section.previous
+    if part.quiet:
+        return [section(f"{title}: a quiet week — no deployments or incidents.")]
+    c, p = part.current, part.previous
     n, days = c.successful_production_deployments, c.deployment_days
     lines = [f"{title}: {count_change(n, p.successful_production_deployments)} production deployment"
              f"{'s' if n != 1 else ''}" + (f" on {days} day{'s' if days != 1 else ''}" if days else "")]
@@ -218,7 +218,7 @@ def delivery_blocks(section: DeliverySection) -> list[Block]:
                      + f" · rollbacks {c.rollbacks}" + (f" (model rollback rate {percent(c.model_rollback_rate)})"
                                                         if c.model_rollback_rate is not None else ""))
     lines.append(_incidents(c))
-    return [_section("\n".join(lines))]
+    return [section("\n".join(lines))]
 
 
 def _incidents(c: DeliveryMetrics) -> str:
@@ -238,13 +238,13 @@ def digest_blocks(digest: Digest, calendar: WorkCalendar, sla_workdays: float) -
     """The whole digest: header, context, one part per section, footer."""
     teams = ", ".join(escape(t) for t in digest.teams) or "all teams"
     head: list[Block] = [
-        _header(f"Weekly digest · {digest.week.label}"),
-        _context(f"{week_range(digest)} ({escape(digest.timezone)}) · {teams}"),
+        header(f"Weekly digest · {digest.week.label}"),
+        context(f"{week_range(digest)} ({escape(digest.timezone)}) · {teams}"),
     ]
     if digest.quiet:
         included = [k for k, s in _sections(digest) if s is not None]
         what = ", ".join(SECTION_NAMES[k] for k in included) or "figures"
-        return [*head, _section(f":zzz: A quiet week: no {what}.")]
+        return [*head, section(f":zzz: A quiet week: no {what}.")]
     parts: list[list[Block]] = []
     if digest.handoffs is not None:
         parts.append(handoff_blocks(digest.handoffs, calendar, sla_workdays))
@@ -257,9 +257,9 @@ def digest_blocks(digest: Digest, calendar: WorkCalendar, sla_workdays: float) -
     body: list[Block] = []
     for part in parts:
         body += ([DividerBlock()] if body else []) + part
-    footer = _context("More: `/handoffs stats 7d` · `/focus team NAME` · `/pipelines`"
+    footer = context("More: `/handoffs stats 7d` · `/focus team NAME` · `/pipelines`"
                       + (" · trends chart in the thread" if digest.history else ""))
-    return _fit(head, body, [footer], hint="see `research-bridge digest --dry-run`")
+    return fit(head, body, [footer], hint="see `research-bridge digest --dry-run`")
 
 
 def _sections(digest: Digest) -> list[tuple[str, object]]:
@@ -284,7 +284,7 @@ def digest_text(digest: Digest, calendar: WorkCalendar) -> str:
     if d is not None and not d.quiet:
         n = d.current.successful_production_deployments
         parts.append(f"{n} production deployment{'s' if n != 1 else ''}")
-    return _clip(parts[0] + ": " + " · ".join(parts[1:]), MAX_TEXT_FALLBACK)
+    return clip(parts[0] + ": " + " · ".join(parts[1:]), MAX_TEXT_FALLBACK)
 
 
 # -- terminal ----------------------------------------------------------------------------------
