@@ -8,7 +8,7 @@ and CSV are three encodings of it (`bot.reports.encode`).
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Sequence
 
 import click
@@ -16,7 +16,7 @@ import click
 from bot.clock import utc_now
 from bot.formatting import iso_utc
 from bot.metrics.delivery import DeliveryMetrics
-from bot.metrics.reliability import ALL, PipelineSummary, summarize_pipelines
+from bot.metrics.reliability import ALL, PipelineSummary
 from bot.reports import FORMATS, encode
 from bot.store import Store
 
@@ -112,12 +112,6 @@ def _open_store(ctx: click.Context, db: str | None) -> tuple[Any, Store]:
     return settings, _store(settings, db, existing=True)
 
 
-def window_summaries(store: Store, now: datetime, days: int) -> list[PipelineSummary]:
-    """Each pipeline's summary over the last `days` (and the window before, for the trend)."""
-    runs = store.pipeline_runs(now - timedelta(days=2 * days), now)
-    return summarize_pipelines(runs, now, days)
-
-
 @click.command("pipelines")
 @click.option("--window", type=click.Choice(list(WINDOW_DAYS)), default="30d", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
@@ -131,8 +125,11 @@ def pipelines(ctx: click.Context, window: str, fmt: str, db: str | None) -> None
     before), trend (reliability - previous_reliability), failure_streak (failed runs in a row
     up to now), last_status, last_finished_at (ISO 8601 UTC), last_url.
     """
-    _, store = _open_store(ctx, db)
-    rows = pipeline_rows(window_summaries(store, utc_now(), WINDOW_DAYS[window]))
+    from bot.queries.pipelines import PipelineQueries
+
+    settings, store = _open_store(ctx, db)
+    summaries = PipelineQueries(store, settings).summaries(utc_now(), WINDOW_DAYS[window])  # as /pipelines
+    rows = pipeline_rows(summaries)
     click.echo(encode_rows(rows, fmt, PIPELINE_FIELDS, PIPELINE_COLUMNS))
 
 

@@ -209,3 +209,18 @@ def test_demo_history_and_terminal_views(tmp_path) -> None:
     shown = demo_pipelines_text(store, demo_settings(), now)
     for part in ("/pipelines\n", "/pipelines embeddings_backfill\n", "lead time for changes", "time to restore"):
         assert part in shown
+
+
+def test_report_pipelines_and_slash_pipelines_read_the_same_figures(env) -> None:
+    """`report pipelines` and `/pipelines` read one query (the rollups), so the export and the
+    Slack answer never disagree: per pipeline, runs, outcomes, reliability, trend and streak."""
+    from bot.config import settings_from_mapping
+
+    now = datetime.now(timezone.utc)
+    overview = PipelineQueries(Store(env / "bridge.db"), settings_from_mapping({}, {})).overview(now)
+    for window, shown in (("7d", overview.week), ("30d", overview.month)):
+        exported = json.loads(run("report", "pipelines", "--window", window, "--format", "json"))
+        assert [(r["pipeline"], r["runs"], r["success"], r["failed"], r["cancelled"], r["reliability"],
+                 r["failure_streak"]) for r in exported] == [
+            (s.pipeline, s.current.runs, s.current.success, s.current.failed, s.current.cancelled,
+             None if s.current.reliability is None else round(s.current.reliability, 4), s.streak) for s in shown]

@@ -103,7 +103,21 @@ class PipelineQueries:
         # Four consecutive buckets between five boundaries serve both window pairs:
         # week = b3, the week before = b2, month = b1 + b2 + b3, the month before = b0.
         b0, b1, b2, b3 = self._bucket_counts([now - timedelta(days=d) for d in (60, 30, 14, 7, 0)])
-        windows = {WEEK_DAYS: (b3, b2), MONTH_DAYS: (_merge(b1, b2, b3), b0)}
+        result = self._summaries(now, {WEEK_DAYS: (b3, b2), MONTH_DAYS: (_merge(b1, b2, b3), b0)})
+        week, month = result[WEEK_DAYS], result[MONTH_DAYS]
+        return PipelinesOverview(now=now, week=week, month=month,
+                                 overall_week=overall(s.current for s in week),
+                                 overall_month=overall(s.current for s in month))
+
+    def summaries(self, now: datetime, days: int) -> list[PipelineSummary]:
+        """Every pipeline over [now - days, now) against the window before, worst first: the
+        figures `/pipelines` shows (for 7 and 30 days) and `report pipelines` exports."""
+        before, current = self._bucket_counts([now - timedelta(days=d) for d in (2 * days, days, 0)])
+        return self._summaries(now, {days: (current, before)})[days]
+
+    def _summaries(self, now: datetime, windows: dict[int, tuple[dict, dict]]) -> dict[int, list[PipelineSummary]]:
+        """Per window length: (counts in the window, counts in the window before) -> summaries,
+        with each pipeline's latest run and failure streak from its state row."""
         names = {name for cur, prev in windows.values() for name in cur.keys() | prev.keys()}
         latest, streaks = {}, {}
         for name, source, run_id, attempt, status, finished, url, streak in self.store.pipeline_states():
@@ -128,10 +142,7 @@ class PipelineQueries:
                 rows.append(PipelineSummary(name, source, current, previous,
                                             trend(current.reliability, previous.reliability), streaks[name]))
             result[days] = sorted(rows, key=worst_first)
-        week, month = result[WEEK_DAYS], result[MONTH_DAYS]
-        return PipelinesOverview(now=now, week=week, month=month,
-                                 overall_week=overall(s.current for s in week),
-                                 overall_month=overall(s.current for s in month))
+        return result
 
     def pooled_between(self, bounds: list[datetime]) -> list[PipelineStats]:
         """All pipelines pooled, per period [bounds[i], bounds[i+1]) (e.g. weeks for a chart)."""
