@@ -92,7 +92,7 @@ PARAMS = {"issues": ISSUES, "items_per_issue": ITEMS_PER_ISSUE, "years": YEARS, 
 
 def synthetic_deliveries(now: datetime, days: int, seed: int = 11) -> tuple[list[Deployment], list[Incident]]:
     """A year of deployments of SERVICES services and MODELS models (the shape of the demo's,
-    `bot.demo_pipelines`, at an org's scale) and the incidents some production ones caused."""
+    `bot.demo.pipelines`, at an org's scale) and the incidents some production ones caused."""
     rng = random.Random(seed)
     start = now - timedelta(days=days)
     deployments: list[Deployment] = []

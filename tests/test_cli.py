@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.demo import build_demo_org, demo_settings
+from bot.demo import demo_settings
+from bot.demo.handoffs import build_demo_org
 from bot.store import Store
 
 

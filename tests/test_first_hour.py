@@ -221,7 +221,7 @@ def test_the_example_config_shows_every_key_the_settings_read():
 def test_the_demo_writes_its_settings_so_reports_show_its_teams(here):
     result = run("demo", "--db", "demo.db", "--issues", "80")
     assert result.exit_code == 0, result.output
-    assert (here / "demo.toml").read_text() == (ROOT / "bot" / "demo.toml").read_text()
+    assert (here / "demo.toml").read_text() == (ROOT / "bot" / "demo" / "demo.toml").read_text()
     assert "research-bridge --config demo.toml report handoffs --db demo.db" in result.output
     report = run("--config", "demo.toml", "report", "handoffs", "--db", "demo.db")
     assert report.exit_code == 0
@@ -276,7 +276,7 @@ def test_the_model_rollback_rate_counts_only_model_targets(here):
     from datetime import datetime, timezone
 
     from bot.demo import demo_settings
-    from bot.demo_pipelines import build_demo_pipelines
+    from bot.demo.pipelines import build_demo_pipelines
     from bot.queries.pipelines import PipelineQueries
     from bot.store import Store
 

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from bot.cli_keys import keys
+from bot.cli.keys import keys
 from bot.ingest.keys import issue_key, revoke_keys
 from bot.sources.heartbeats import BULK_PATHS, SINGLE_PATHS
 from bot.store import Store

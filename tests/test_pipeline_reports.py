@@ -11,20 +11,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli, report
-from bot.cli_pipelines import delivery as report_delivery
-from bot.cli_pipelines import pipelines as report_pipelines
+from bot.cli import cli
+from bot.cli.report import report, report_delivery, report_pipelines
 from bot.demo import demo_settings
-from bot.demo_pipelines import (
-    build_demo_pipelines,
-    delivery_text,
-    demo_pipelines_text,
-    pipelines_text,
-)
+from bot.demo.pipelines import build_demo_pipelines
 from bot.ingest.pipelines import record_pipeline_runs
 from bot.models import Deployment, Incident, PipelineRun
 from bot.queries.pipelines import PipelineQueries
 from bot.store import Store
+from bot.terminal.pipelines import delivery_text, demo_pipelines_text, pipelines_text
 
 
 def test_report_group_offers_pipelines_and_delivery():

@@ -4,7 +4,7 @@ Pure functions from `bot.queries.pipelines` results to typed `slack_sdk` blocks,
 limits through the shared helpers of `bot.slack.blocks` (50 blocks, 3000 characters per
 section, "…and N more" for what does not fit). Pipeline names and run ids come from CI
 systems: they are escaped before they go into mrkdwn. The small text helpers at the top are
-shared with the terminal renderers (`bot.demo_pipelines`).
+shared with the terminal renderers (`bot.demo.pipelines`).
 """
 
 from __future__ import annotations

@@ -6,9 +6,6 @@ encodings of it. The terminal views mirror the Slack ones for the demo and the C
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from datetime import datetime
 from typing import Sequence
 from zoneinfo import ZoneInfo
@@ -23,9 +20,9 @@ from bot.metrics.handoffs import (
 from bot.metrics.workcal import WorkCalendar
 from bot.models import HandoffState, HandoffView
 from bot.queries.handoffs import StatsReport
+from bot.terminal.encode import text_table
 
-FORMATS = ("table", "json", "csv")
-EXPORT_FIELDS = (
+HANDOFF_FIELDS = (
     "key",
     "cycle",
     "summary",
@@ -72,31 +69,6 @@ def handoff_rows(views: Sequence[HandoffView], now: datetime, calendar: WorkCale
             }
         )
     return rows
-
-
-def encode(rows: list[dict], fmt_name: str, table_columns: Sequence[tuple[str, str]] | None = None) -> str:
-    """Rows as JSON (a list of objects), CSV (header + rows) or an aligned text table."""
-    if fmt_name == "json":
-        return json.dumps(rows, indent=2, ensure_ascii=False)
-    if fmt_name == "csv":
-        out = io.StringIO()
-        fields = list(rows[0]) if rows else list(EXPORT_FIELDS)
-        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        return out.getvalue().rstrip("\n")
-    columns = table_columns or [(f, f) for f in (rows[0] if rows else EXPORT_FIELDS)]
-    return text_table([[_cell(r.get(f)) for f, _ in columns] for r in rows], [h for _, h in columns])
-
-
-def text_table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
-    """Left-aligned columns separated by two spaces."""
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
-    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths)).rstrip()]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    return "\n".join(lines)
 
 
 def open_handoffs_text(
@@ -168,10 +140,6 @@ def _window_label(window: str) -> str:
 
 def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _cell(value: object) -> str:
-    return "" if value is None else str(value)
 
 
 def _round(value: float | None) -> int | None:

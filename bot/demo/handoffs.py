@@ -10,18 +10,15 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Callable
 
-from bot.config import Settings, load_settings
+from bot.demo import demo_settings
 from bot.ingest.jira import record_jira_issue
 from bot.metrics.handoffs import HandoffRules
 from bot.models import ChangeItem, JiraIssue
 from bot.store import Store
 
 LABEL = "research-handoff"
-DEMO_CHANNEL = "C0DEMO0001"  # the demo's #research-leads channel
-DEMO_CONFIG = Path(__file__).with_name("demo.toml")  # the demo's own bridge.toml
 PROJECTS = {
     "VIS": ["Distil ViT-L detector", "Segment-anything fine-tune", "Depth model for robots", "OCR on receipts"],
     "NLP": ["Retrieval re-ranker", "Summariser eval harness", "Tokenizer for code", "Toxicity classifier v3"],
@@ -30,11 +27,6 @@ PROJECTS = {
 RESEARCHERS = [("Ada Okafor", "ada@demo.example"), ("Ben Ito", "ben@demo.example"), ("Chen Wu", "chen@demo.example"),
                ("Dara Singh", "dara@demo.example"), ("Eva Novak", "eva@demo.example")]
 ENGINEERS = [("Femi Adeyemi", "femi@demo.example"), ("Gus Lind", "gus@demo.example"), ("Hana Sato", "hana@demo.example")]
-
-
-def demo_settings(environ: dict | None = None) -> Settings:
-    """The demo organisation's settings, from `demo.toml` (no credentials)."""
-    return load_settings(environ or {}, DEMO_CONFIG)
 
 
 @dataclass

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from bot.cli.options import db_option, settings_of, store_of
 from bot.clock import utc_now
 from bot.config import DigestSettings, Settings, is_channel_id
 from bot.digest.model import Digest
@@ -33,13 +34,12 @@ def choose_digest(settings: Settings, channel: str, name: str | None) -> tuple[D
 @click.option("--week", default=None, metavar="2026-W47", help="ISO week (default: last complete week).")
 @click.option("--dry-run", is_flag=True, help="Print the digest here; send nothing, record nothing.")
 @click.option("--chart-file", type=click.Path(dir_okay=False), help="Also write the chart PNG to this file.")
-@click.option("--db", type=click.Path(dir_okay=False), help="SQLite file (default: $BRIDGE_DB or bridge.db).")
+@db_option
 @click.pass_context
 def digest(ctx: click.Context, channel: str, name: str | None, week: str | None, dry_run: bool,
            chart_file: str | None, db: str | None) -> None:
     """Render the weekly digest for CHANNEL, or post it (once: a week already posted to the
     channel is never posted again, whoever runs it)."""
-    from bot.cli import _settings, _store  # imported late: cli imports this module
     from bot.digest.compute import build_digest
     from bot.digest.period import last_complete_week, week_named
     from bot.metrics.workcal import WorkCalendar
@@ -47,7 +47,7 @@ def digest(ctx: click.Context, channel: str, name: str | None, week: str | None,
 
     if not is_channel_id(channel):
         raise click.BadParameter(f"{channel!r} is not a channel ID (such as C0123ABCD)", param_hint="--channel")
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     chosen, note = choose_digest(settings, channel, name)
     now = utc_now()
     try:
@@ -59,7 +59,7 @@ def digest(ctx: click.Context, channel: str, name: str | None, week: str | None,
                                  param_hint="--week")
     if note:
         click.echo(note, err=True)
-    store = _store(settings, db, existing=True)
+    store = store_of(settings, db, existing=True)
     if dry_run or chart_file:
         content = build_digest(store, settings, chosen, period)
         if dry_run:
@@ -92,3 +92,6 @@ def write_chart(content: Digest, path: str) -> str:
     except OSError as exc:
         raise click.BadParameter(f"cannot write {path}: {exc.strerror or exc}", param_hint="--chart-file") from None
     return f"chart written to {path} ({len(png):,} bytes)"
+
+
+command = digest

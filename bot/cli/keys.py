@@ -1,7 +1,6 @@
 """`research-bridge keys create|revoke`: per-person heartbeat API keys for the IDE plugins.
 
-A key is shown once, in the two lines that go into `~/.wakatime.cfg`; only its hash is kept.
-"""
+A key is shown once, in the two lines that go into `~/.wakatime.cfg`; only its hash is kept."""
 
 from __future__ import annotations
 
@@ -10,11 +9,16 @@ import re
 
 import click
 
+from bot.cli.options import db_option, settings_of, store_of
 from bot.clock import utc_now
 from bot.ingest.keys import issue_key, revoke_keys
 
 HEARTBEAT_PATH = "/api/v1/users/current/heartbeats.bulk"
+
+
 HOST_PLACEHOLDER = "https://YOUR-BRIDGE-HOST"
+
+
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -40,8 +44,6 @@ def wakatime_cfg(host: str | None, key: str) -> str:
 
 _user_option = click.option("--slack-user", "slack_user", required=True, callback=_slack_user,
                             help="The person's Slack user ID, e.g. U0123ABCD.")
-_db_option = click.option("--db", type=click.Path(dir_okay=False),
-                          help="SQLite file (default: $BRIDGE_DB or bridge.db).")
 
 
 @click.group()
@@ -54,14 +56,13 @@ def keys() -> None:
 @click.option("--keep-old", is_flag=True, help="Keep the person's existing keys working (default: revoke them).")
 @click.option("--host", default=lambda: os.environ.get("BRIDGE_PUBLIC_URL", ""),
               help="Public URL of this server for api_url (default: $BRIDGE_PUBLIC_URL).")
-@_db_option
+@db_option
 @click.pass_context
 def keys_create(ctx: click.Context, slack_user: str, keep_old: bool, host: str, db: str | None) -> None:
     """Create a key for a person and print the ~/.wakatime.cfg lines (the key is shown once)."""
-    from bot.cli import _settings, _store  # lazily: bot.cli registers this group
 
-    settings = _settings(ctx)
-    key = issue_key(_store(settings, db), slack_user, utc_now(), replace=not keep_old)
+    settings = settings_of(ctx)
+    key = issue_key(store_of(settings, db), slack_user, utc_now(), replace=not keep_old)
     older = "older keys still work" if keep_old else "older keys revoked"
     click.echo(f"Created a heartbeat key for {slack_user} ({older}). It is shown only this once.")
     click.echo("Put these lines in ~/.wakatime.cfg (VS Code, JetBrains and JupyterLab plugins read it):\n")
@@ -72,15 +73,17 @@ def keys_create(ctx: click.Context, slack_user: str, keep_old: bool, host: str, 
 
 @keys.command("revoke")
 @_user_option
-@_db_option
+@db_option
 @click.pass_context
 def keys_revoke(ctx: click.Context, slack_user: str, db: str | None) -> None:
     """Revoke every key of a person; their IDE plugins then get 401 until given a new key."""
-    from bot.cli import _settings, _store  # lazily: bot.cli registers this group
 
-    settings = _settings(ctx)
-    count = revoke_keys(_store(settings, db, existing=True), slack_user, utc_now())
+    settings = settings_of(ctx)
+    count = revoke_keys(store_of(settings, db, existing=True), slack_user, utc_now())
     if count:
         click.echo(f"Revoked {count} key{'s' if count != 1 else ''} of {slack_user}.")
     else:
         click.echo(f"{slack_user} has no active key: nothing to revoke.")
+
+
+command = keys

@@ -15,24 +15,9 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
-from zoneinfo import ZoneInfo
 
-from bot.config import Settings
-from bot.formatting import duration, local_time, percent
 from bot.ingest.pipelines import record_pipeline_runs
-from bot.metrics.delivery import DeliveryMetrics
 from bot.models import Deployment, Incident, PipelineRun
-from bot.queries.pipelines import PipelineDetail, PipelineQueries, PipelinesOverview
-from bot.reports import text_table
-from bot.slack.blocks.pipelines import (
-    counts,
-    current_streak,
-    paired,
-    reliability,
-    run_duration,
-    streak_text,
-    trend_arrow,
-)
 from bot.store import Store
 
 
@@ -183,90 +168,3 @@ def _incidents(rng: random.Random, deployments: list[Deployment], now: datetime)
 # -- terminal renderers --------------------------------------------------------------------------
 
 
-def pipelines_text(overview: PipelinesOverview, limit: int = 25) -> str:
-    """The terminal twin of `/pipelines`."""
-    rows = paired(overview)
-    if not rows:
-        return "No pipeline runs in the last 30 days."
-    lines = [
-        "Pipeline reliability, worst first (success ÷ (success + failed); ! = on a failure streak)",
-        f"  all pipelines: 7 days {reliability(overview.overall_week)} ({counts(overview.overall_week)})"
-        f" · 30 days {reliability(overview.overall_month)} ({counts(overview.overall_month)})",
-    ]
-    table = []
-    for week, month in rows[:limit]:
-        s = week or month
-        streak = current_streak(week, month)
-        table.append([
-            s.pipeline + (" !" if streak else ""),
-            s.source,
-            reliability(week.current if week else None),
-            trend_arrow(week.trend) if week else "",
-            str(week.current.runs if week else 0),
-            reliability(month.current if month else None),
-            trend_arrow(month.trend) if month else "",
-            str(month.current.runs if month else 0),
-            str(month.current.failed if month else 0),
-            streak_text(streak) or "—",
-        ])
-    lines.append(text_table(table, ["pipeline", "source", "7d", "trend", "runs", "30d", "trend", "runs",
-                                    "failed", "failure streak"]))
-    if len(rows) > limit:
-        lines.append(f"…and {len(rows) - limit} more (research-bridge report pipelines)")
-    return "\n".join(lines)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'s' if n != 1 else ''}"
-
-
-def delivery_text(metrics: DeliveryMetrics) -> str:
-    """The terminal twin of the delivery summary (DORA for ML services and models)."""
-    m = metrics
-    days = max(1, round((m.end - m.start).total_seconds() / 86400))
-    frequency = "—" if m.deployment_frequency_per_week is None else f"{m.deployment_frequency_per_week:.1f} a week"
-    return "\n".join([
-        f"Delivery, last {days} days ({m.start:%Y-%m-%d} – {m.end:%Y-%m-%d})",
-        f"  deployment frequency: {frequency} to production ({m.successful_production_deployments} successful of"
-        f" {_plural(m.production_deployments, 'production deployment')}, on {_plural(m.deployment_days, 'day')};"
-        f" {m.deployments} in all environments)",
-        f"  lead time for changes: median {duration(m.lead_time_median_seconds)}"
-        f" · p90 {duration(m.lead_time_p90_seconds)} ({_plural(m.lead_time_samples, 'deployment')} with a known commit)",
-        f"  change failure rate: {percent(m.change_failure_rate)}"
-        f" ({m.failed_deployments} failed, rolled back or causing an incident)",
-        f"  time to restore: median {duration(m.time_to_restore_median_seconds)}"
-        f" · p90 {duration(m.time_to_restore_p90_seconds)} ({_plural(m.incidents, 'incident')}, {m.open_incidents} open)",
-        f"  model rollback rate: {percent(m.model_rollback_rate)} ({m.model_rollbacks} of"
-        f" {_plural(m.model_production_deployments, 'production model deployment')})"
-        f" · all targets {percent(m.rollback_rate)} ({_plural(m.rollbacks, 'rollback')})",
-    ])
-
-
-def pipeline_detail_text(detail: PipelineDetail, tz: ZoneInfo, limit: int = 10) -> str:
-    """The terminal twin of `/pipelines NAME`."""
-    week, month = detail.summary_week, detail.summary_month
-    streak = streak_text(current_streak(week, month))
-    lines = [
-        f"{detail.pipeline} ({detail.source}) — recent runs, times in {tz.key}",
-        f"  7 days {reliability(week.current)} {trend_arrow(week.trend)} ({counts(week.current)})"
-        f" · 30 days {reliability(month.current)} {trend_arrow(month.trend)} ({counts(month.current)})"
-        + (f" · {streak}" if streak else ""),
-    ]
-    rows = [[r.status, str(r.attempt), local_time(r.finished_at, tz), run_duration(r), r.url or ""]
-            for r in detail.recent[:limit]]
-    lines.append(text_table(rows, ["status", "attempt", "finished", "took", "link"]))
-    return "\n".join(lines)
-
-
-def demo_pipelines_text(store: Store, settings: Settings, now: datetime) -> str:
-    """What the demo prints: `/pipelines`, the detail of the worst pipeline, and delivery."""
-    queries = PipelineQueries(store, settings)
-    overview = queries.overview(now)
-    parts = ["/pipelines", pipelines_text(overview)]
-    if overview.week:
-        name = overview.week[0].pipeline
-        detail = queries.detail(name, now)
-        if detail is not None:
-            parts += ["", f"/pipelines {name}", pipeline_detail_text(detail, settings.tz)]
-    parts += ["", "Delivery (DORA for ML services and models)", delivery_text(queries.delivery(now, 30))]
-    return "\n".join(parts)
