@@ -11,7 +11,8 @@ from bot.config import settings_from_mapping
 from bot.jobs import JOBS, Services, run_job
 from bot.models import PipelineRun
 from bot.sources.airflow import AirflowSync, AirflowSyncError
-from bot.store import Store, from_db_time
+from bot.store import Store
+from bot.store.times import from_db_time
 from tests.fakes.fake_airflow import FakeAirflow
 
 UTC = timezone.utc

@@ -19,7 +19,8 @@ from bot.sources.jira import (
     retry_after_seconds,
     sync_jira,
 )
-from bot.store import Store, from_db_time
+from bot.store import Store
+from bot.store.times import from_db_time
 from tests.fakes.fake_jira import ALICE, FakeJira
 
 UTC = timezone.utc

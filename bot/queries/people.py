@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import zone_named
 from bot.config import Settings
-from bot.store import Store, from_db_time
+from bot.store import Store
+from bot.store.times import from_db_time
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.store.base import StoreBase
 from bot.store.times import from_db_time, to_db_time
 
 POSTING, POSTED, FAILED = "posting", "posted", "failed"
@@ -33,7 +34,7 @@ class DigestClaim:
     chart: str | None = None
 
 
-class DigestStore:
+class DigestStore(StoreBase):
     """Digest ledger methods of `Store`."""
 
     def claim_digest(self, channel: str, digest: str, period: str, token: str, now: datetime,

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Iterable, Sequence
 
 from bot.models import FocusDay, Heartbeat
+from bot.store.base import StoreBase
 from bot.store.times import from_db_time, to_db_time
 
 _HEARTBEAT_COLUMNS = "slack_user_id, time, entity, type, category, project, branch, language, is_write, editor, machine"
@@ -28,7 +29,7 @@ def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.strip().lower().encode()).hexdigest()
 
 
-class FocusStore:
+class FocusStore(StoreBase):
     """Focus methods of `Store`."""
 
     # -- API keys ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Sequence
 
 from bot.models import Deployment, Incident, PipelineRun
+from bot.store.base import StoreBase
 from bot.store.times import from_db_time, to_db_time
 
 _RUN_COLUMNS = ("source", "pipeline", "run_id", "attempt", "status", "finished_at", "started_at", "url",
@@ -60,7 +61,7 @@ def _upsert_sql(table: str, columns: Sequence[str]) -> str:
             f"VALUES ({', '.join('?' for _ in columns)})")
 
 
-class PipelineStore:
+class PipelineStore(StoreBase):
     """Pipeline, deployment and incident methods of `Store`."""
 
     # -- writes -----------------------------------------------------------------------------
