@@ -1,9 +1,9 @@
-"""The one place that reads the wall clock (tests pass their own `Clock`) and turns a
-timezone name into a zone."""
+"""The one place that reads the wall clock (tests pass their own `Clock`), turns a timezone
+name into a zone, and finds the local day of an instant and the bounds of a local day."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,3 +24,16 @@ def zone_named(name: Any) -> ZoneInfo | None:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[float, float]:
+    """Epoch seconds of [local midnight of `day`, next local midnight) in `tz` (23 or 25 hours
+    long on DST days; a midnight that does not exist maps to the transition instant)."""
+    lo = datetime.combine(day, time(0), tzinfo=tz).timestamp()
+    hi = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).timestamp()
+    return lo, hi
+
+
+def local_date(t: float, tz: ZoneInfo) -> date:
+    """The local date of epoch second `t` in `tz`."""
+    return datetime.fromtimestamp(t, tz).date()

@@ -9,18 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.clock import day_bounds, local_date
 from bot.config import FocusSettings, Settings
 from bot.metrics.focus import (
-    AlertDecision,
     FocusRules,
     Session,
     TeamFocus,
     alert_decision,
     average_focus,
     change_window,
-    day_bounds,
-    days_touched,
-    focus_alert,
     focus_blocks,
     focus_days,
     iso_week,
@@ -199,12 +196,11 @@ def test_block_over_the_skipped_and_repeated_hour_counts_elapsed_time() -> None:
     assert rows(fall, BERLIN) == {date(2026, 10, 25): (3 * H, 3 * H, 0, 0, 1)}
 
 
-def test_days_touched_depends_on_timezone() -> None:
+def test_local_date_depends_on_timezone() -> None:
     t = at(UTC, 2026, 11, 18, 3, 0)
-    assert days_touched([t], UTC) == {date(2026, 11, 18)}
-    assert days_touched([t], LA) == {date(2026, 11, 17)}
-    assert days_touched([t, t + 22 * H], BERLIN) == {date(2026, 11, 18), date(2026, 11, 19)}
-    assert days_touched([], BERLIN) == set()
+    assert local_date(t, UTC) == date(2026, 11, 18)
+    assert local_date(t, LA) == date(2026, 11, 17)
+    assert {local_date(t, BERLIN), local_date(t + 22 * H, BERLIN)} == {date(2026, 11, 18), date(2026, 11, 19)}
 
 
 # -- streams -----------------------------------------------------------------------------------
@@ -479,11 +475,12 @@ def test_alert_decision_table(average: float | None, currently_low: bool, alerte
     assert alert_decision(average, 3 * H, currently_low, alerted) == action
 
 
-def test_focus_alert_combines_average_and_decision() -> None:
+def test_alert_average_is_over_the_window_days_with_data() -> None:
     window = recent_workdays(date(2026, 11, 23), range(5), 5)
     days = {window[0]: 2 * H, window[3]: 3 * H, date(2026, 11, 23): 0.0}  # today is not in the window
-    assert focus_alert(days, window, 3 * H, False, False) == AlertDecision("alert", 2.5 * H, 2)
-    assert focus_alert({}, window, 3 * H, True, False) == AlertDecision("none", None, 0)
+    average, n = average_focus(days, window)
+    assert (average, n) == (2.5 * H, 2) and alert_decision(average, 3 * H, False, False) == "alert"
+    assert average_focus({}, window) == (None, 0) and alert_decision(None, 3 * H, True, False) == "none"
 
 
 def test_iso_week_at_year_boundary() -> None:

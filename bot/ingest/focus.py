@@ -22,15 +22,9 @@ from datetime import date, datetime, timedelta
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
+from bot.clock import day_bounds, local_date
 from bot.config import Settings
-from bot.metrics.focus import (
-    FocusRules,
-    change_window,
-    day_bounds,
-    focus_days,
-    local_date,
-    session_window,
-)
+from bot.metrics.focus import FocusRules, change_window, focus_days, session_window
 from bot.models import FocusDay, Heartbeat
 from bot.queries.people import People
 from bot.store import Store

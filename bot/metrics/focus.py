@@ -25,11 +25,12 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.clock import day_bounds, local_date
 from bot.metrics.handoffs import percentile
 from bot.models import FocusDay, Heartbeat
 
@@ -144,24 +145,6 @@ def focus_blocks(sessions: Iterable[Session], rules: FocusRules) -> list[Session
 
 
 @lru_cache(maxsize=4096)
-def day_bounds(day: date, tz: ZoneInfo) -> tuple[float, float]:
-    """Epoch seconds of [local midnight of `day`, next local midnight) in `tz` (23 or 25 hours
-    long on DST days; a midnight that does not exist maps to the transition instant)."""
-    lo = datetime.combine(day, time(0), tzinfo=tz).timestamp()
-    hi = datetime.combine(day + _DAY, time(0), tzinfo=tz).timestamp()
-    return lo, hi
-
-
-def local_date(t: float, tz: ZoneInfo) -> date:
-    """The local date of epoch second `t` in `tz`."""
-    return datetime.fromtimestamp(t, tz).date()
-
-
-def days_touched(times: Iterable[float], tz: ZoneInfo) -> set[date]:
-    """The local dates of the given epoch seconds in `tz`."""
-    return {local_date(t, tz) for t in times}
-
-
 def _pieces(start: float, end: float, tz: ZoneInfo) -> list[tuple[date, float, float]]:
     """[start, end) cut at local midnights: (day, lo, hi) with hi > lo, in order."""
     day = local_date(start, tz)
@@ -335,15 +318,6 @@ def average_focus(days: Mapping[date, float], window: Sequence[date]) -> tuple[f
     return sum(values) / len(values), len(values)
 
 
-@dataclass(frozen=True)
-class AlertDecision:
-    """What the alert job does for one person, with the figures it decided on."""
-
-    action: str  # "alert" | "recover" | "none"
-    average_seconds: float | None
-    days_with_data: int
-
-
 def alert_decision(
     average_seconds: float | None,
     threshold_seconds: float,
@@ -359,19 +333,6 @@ def alert_decision(
     if average_seconds < threshold_seconds:
         return "none" if alerted_this_week else "alert"
     return "recover" if currently_low else "none"
-
-
-def focus_alert(
-    days: Mapping[date, float],
-    window: Sequence[date],
-    threshold_seconds: float,
-    currently_low: bool,
-    alerted_this_week: bool,
-) -> AlertDecision:
-    """`average_focus` over the window, then `alert_decision`."""
-    average, n = average_focus(days, window)
-    action = alert_decision(average, threshold_seconds, currently_low, alerted_this_week)
-    return AlertDecision(action, average, n)
 
 
 def iso_week(day: date) -> str:
