@@ -50,14 +50,13 @@ def run_server(db: str, port: int, slack_api_url: str, keys_out, ready) -> None:
     import uvicorn
 
     from benchmarks.synthetic import NOW
-    from bot.app import create_slack_app
+    from bot.app import create_slack_app, create_web_app
     from bot.clock import utc_now
     from bot.config import settings_from_mapping
     from bot.ingest.keys import issue_key
-    from bot.priority import IngestActivity
     from bot.store import Store
-    from bot.web import create_web_app
-    from bot.web_limits import server_config
+    from bot.web.limits import server_config
+    from bot.web.priority import IngestActivity
 
     store = Store(db)
     keys_out.extend([issue_key(store, f"U{n:08d}", utc_now()) for n in range(PEOPLE)])

@@ -54,8 +54,8 @@ def run_server(db: str, port: int, profile: bool, ready) -> None:
     """The server process: the real app in uvicorn (optionally under cProfile)."""
     import uvicorn
 
-    from bot.web import create_web_app
-    from bot.web_limits import server_config
+    from bot.app import create_web_app
+    from bot.web.limits import server_config
 
     app = create_web_app(_settings(), Store(db))
     config = server_config(app, port=port, log_level="warning", access_log=False)

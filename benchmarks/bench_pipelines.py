@@ -123,8 +123,8 @@ def run_server(db: str, port: int, ready) -> None:
     """The server process: the real web app in uvicorn, GitHub secret set, no Slack."""
     import uvicorn
 
-    from bot.web import create_web_app
-    from bot.web_limits import server_config
+    from bot.app import create_web_app
+    from bot.web.limits import server_config
 
     settings = settings_from_mapping({}, {"GITHUB_WEBHOOK_SECRET": HOOK_SECRET})
     app = create_web_app(settings, Store(db))

@@ -10,11 +10,11 @@ from datetime import date, datetime, timezone
 import pytest
 from fastapi.testclient import TestClient
 
+from bot.app import create_web_app
 from bot.config import settings_from_mapping
 from bot.ingest.keys import issue_key
 from bot.models import Heartbeat
 from bot.store import Store
-from bot.web import create_web_app
 
 UTC = timezone.utc
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)  # a Wednesday

@@ -12,7 +12,7 @@ from typing import Iterator
 import httpx
 import uvicorn
 
-from bot.web_limits import server_config
+from bot.web.limits import server_config
 
 
 @contextmanager

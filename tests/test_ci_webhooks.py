@@ -13,11 +13,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from bot.app import create_web_app
 from bot.config import settings_from_mapping
-from bot.sources import github, gitlab
+from bot.sources import github
 from bot.store import Store
 
 UTC = timezone.utc
@@ -44,9 +44,7 @@ def store(tmp_path) -> Store:
 def make_client(store: Store, *, secret: str | None = SECRET, token: str | None = TOKEN) -> TestClient:
     env = {k: v for k, v in (("GITHUB_WEBHOOK_SECRET", secret), ("GITLAB_WEBHOOK_TOKEN", token)) if v}
     settings = settings_from_mapping({}, env)
-    app = FastAPI()
-    app.include_router(github.make_router(store, settings, lambda: NOW))
-    app.include_router(gitlab.make_router(store, settings, lambda: NOW))
+    app = create_web_app(settings, store, clock=lambda: NOW)
     return TestClient(app)
 
 

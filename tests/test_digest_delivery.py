@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from bot.app import create_web_app
 from bot.cli import cli
 from bot.config import Settings, settings_from_mapping
 from bot.delivery.digests import (
@@ -36,7 +37,6 @@ from bot.jobs import Services, all_jobs, build_scheduler, run_job
 from bot.models import PipelineRun
 from bot.slack.app import digest_client
 from bot.store import Store
-from bot.web import create_web_app
 from tests.fakes.fake_slack import FakeSlack
 
 UTC = timezone.utc

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.app import create_slack_app, slack_context
+from bot.app import create_slack_app, create_web_app, slack_context
 from bot.config import Settings, settings_from_mapping
 from bot.models import FocusDay
 from bot.queries.focus import KeyStatus
@@ -27,7 +27,6 @@ from bot.slack.blocks import focus as fb
 from bot.slack.blocks.kit import to_dicts
 from bot.slack.listeners.focus import focus_reply
 from bot.store import Store
-from bot.web import create_web_app
 from tests import slack_requests
 from tests.fakes.fake_slack import FakeSlack
 from tests.heartbeat_support import BULK, basic, beat
@@ -352,7 +351,7 @@ def test_setup_with_a_key_asks_first_and_the_owners_click_replaces_it(bridge: Br
     assert new != old and "Your old key is switched off" in shown and "~/.wakatime.cfg" in shown
     beat_at = [(NOW - timedelta(minutes=1)).timestamp()]
     refused = send_heartbeats(bridge, old, beat_at)
-    assert refused.status_code == 401 and refused.json() == {"error": "invalid or revoked API key"}
+    assert refused.status_code == 401 and refused.json() == {"ok": False, "error": "invalid or revoked API key"}
     assert send_heartbeats(bridge, new, beat_at).status_code == 201
     assert bridge.store.user_for_api_key(new) == "U0REP"
     assert bridge.fake.calls("chat.postMessage") == []

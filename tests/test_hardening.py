@@ -22,12 +22,11 @@ from typing import Callable, Iterator
 import httpx
 import pytest
 
-from bot import web_limits
-from bot.app import create_slack_app
+from bot.app import create_slack_app, create_web_app
 from bot.config import settings_from_mapping
 from bot.ingest.keys import issue_key
 from bot.store import Store
-from bot.web import create_web_app
+from bot.web import limits as web_limits
 from tests import slack_requests
 from tests.fakes.fake_slack import FakeSlack
 from tests.live import serve

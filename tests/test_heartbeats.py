@@ -15,11 +15,11 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from bot.app import create_web_app
 from bot.cli.keys import keys
 from bot.ingest.keys import issue_key, revoke_keys
 from bot.sources.heartbeats import BULK_PATHS, SINGLE_PATHS
 from bot.store import Store
-from bot.web import create_web_app
 from tests.heartbeat_support import (  # noqa: F401 (store, client, key are fixtures)
     ADA,
     BOB,
@@ -147,7 +147,7 @@ def test_revoked_key_is_401_and_nothing_is_stored(client, store, key):
     assert post(client, [beat(T - 60)], key).status_code == 201
     revoke_keys(store, ADA, NOW)
     r = post(client, [beat(T - 30)], key)
-    assert r.status_code == 401 and r.json() == {"error": "invalid or revoked API key"}
+    assert r.status_code == 401 and r.json() == {"ok": False, "error": "invalid or revoked API key"}
     assert [h.time for h in stored(store)] == [T - 60]
 
 

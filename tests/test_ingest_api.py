@@ -14,9 +14,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from bot.app import create_web_app
 from bot.config import settings_from_mapping
 from bot.store import Store
-from bot.web import create_web_app
 from tests.live import serve
 
 UTC = timezone.utc

@@ -9,14 +9,13 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from bot.app import create_web_app
 from bot.config import settings_from_mapping
 from bot.ingest.jira import incident_target
 from bot.models import Incident, JiraIssue
 from bot.sources.jira import JiraSync, connect
-from bot.sources.jira_webhook import make_router
 from bot.store import Store
 from tests.fakes.fake_jira import FakeJira
 
@@ -110,8 +109,7 @@ WEBHOOK_SECRET = "jira-webhook-secret"
 def make_client(fake: FakeJira, store: Store) -> TestClient:
     settings = settings_from_mapping({"jira": {"jql": "project = OPS"}},
                                      {**fake.env(), "JIRA_WEBHOOK_SECRET": WEBHOOK_SECRET})
-    app = FastAPI()
-    app.include_router(make_router(store, settings, lambda: NOW))
+    app = create_web_app(settings, store, clock=lambda: NOW)
     return TestClient(app)
 
 

@@ -11,13 +11,13 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 import bot.sources.jira_webhook as jira_webhook
+from bot.app import create_web_app
 from bot.config import settings_from_mapping
 from bot.sources.jira import JiraSync, connect
-from bot.sources.jira_webhook import make_router, verify_signature
+from bot.sources.webhooks import verify_signature
 from bot.store import Store
 from tests.fakes.fake_jira import BOB, FakeJira
 
@@ -46,8 +46,7 @@ def store(tmp_path) -> Store:
 def make_client(fake: FakeJira, store: Store, secret: str | None = SECRET) -> TestClient:
     env = {**fake.env(), **({"JIRA_WEBHOOK_SECRET": secret} if secret else {})}
     settings = settings_from_mapping({"jira": {"jql": "project = RES"}}, env)
-    app = FastAPI()
-    app.include_router(make_router(store, settings, lambda: NOW))
+    app = create_web_app(settings, store, clock=lambda: NOW)
     return TestClient(app)
 
 
@@ -236,8 +235,7 @@ def test_without_a_secret_webhooks_are_refused_with_503_naming_the_variable(fake
     for env in (fake.env(), {}):
         with caplog.at_level(logging.WARNING, logger="bot.sources.jira_webhook"):
             settings = settings_from_mapping({"jira": {"jql": "project = RES"}} if env else {}, env)
-            app = FastAPI()
-            app.include_router(make_router(store, settings, lambda: NOW))
+            app = create_web_app(settings, store, clock=lambda: NOW)
         response = post(TestClient(app), fake.webhook_payload("jira:issue_created", "RES-1"), signature=None)
         assert response.status_code == 503 and "JIRA_WEBHOOK_SECRET" in response.json()["error"]
         assert "JIRA_WEBHOOK_SECRET is not set" in caplog.text
@@ -249,8 +247,7 @@ def test_unsigned_webhooks_only_with_the_explicit_opt_in_loudly_logged(fake, sto
     settings = settings_from_mapping({"jira": {"jql": "project = RES", "allow_unsigned_webhooks": True}},
                                      fake.env())
     with caplog.at_level(logging.WARNING, logger="bot.sources.jira_webhook"):
-        app = FastAPI()
-        app.include_router(make_router(store, settings, lambda: NOW))
+        app = create_web_app(settings, store, clock=lambda: NOW)
     assert "UNSIGNED" in caplog.text
     assert post(TestClient(app), fake.webhook_payload("jira:issue_created", "RES-1"), signature=None).status_code == 200
     assert store.count("jira_issues") == 1

@@ -25,10 +25,10 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+from bot.app import create_web_app  # noqa: E402
 from bot.config import settings_from_mapping  # noqa: E402
 from bot.ingest.keys import issue_key  # noqa: E402
 from bot.store import Store  # noqa: E402
-from bot.web import create_web_app  # noqa: E402
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
 API_TOKEN = "fuzz-api-token-0123456789"

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.app import create_slack_app
+from bot.app import create_slack_app, create_web_app
 from bot.config import settings_from_mapping
 from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.reliability import summarize_pipelines
@@ -22,7 +22,6 @@ from bot.models import PipelineRun
 from bot.queries.pipelines import PipelineDetail, PipelineQueries
 from bot.slack.blocks import pipelines as pb
 from bot.store import Store
-from bot.web import create_web_app
 from tests import slack_requests
 from tests.fakes.fake_slack import FakeSlack
 from tests.live import serve

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.app import create_slack_app
+from bot.app import create_slack_app, create_web_app
 from bot.config import Settings, settings_from_mapping
 from bot.ingest.jira import record_jira_issue
 from bot.metrics.handoffs import HandoffRules, HandoffStats
@@ -26,7 +26,6 @@ from bot.slack.app import SORRY, socket_mode_handler
 from bot.slack.blocks import handoffs as render
 from bot.slack.blocks import kit
 from bot.store import Store
-from bot.web import create_web_app
 from tests import slack_requests
 from tests.fakes.fake_slack import FakeSlack
 from tests.live import serve

@@ -11,13 +11,12 @@ from typing import Iterator
 import httpx
 import pytest
 
-from bot.app import create_slack_app
+from bot.app import create_slack_app, create_web_app
 from bot.config import settings_from_mapping
-from bot.priority import CountIngest, IngestActivity
 from bot.slack import http as slack_http
 from bot.slack.load import BUSY, BoundedListenerExecutor
 from bot.store import Store
-from bot.web import create_web_app
+from bot.web.priority import CountIngest, IngestActivity
 from tests import slack_requests
 from tests.fakes.fake_slack import FakeSlack
 from tests.live import serve

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import create_web_app
 from bot.clock import utc_now
 from bot.config import settings_from_mapping
 from bot.ingest.keys import issue_key, revoke_keys
 from bot.models import Heartbeat
 from bot.store import Store
-from bot.web import create_web_app
 from tests.live import serve
 
 WAKATIME = "wakatime==13.1.0"

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from bot.app import create_web_app
 from bot.ingest.keys import issue_key, revoke_keys
 from bot.models import FocusDay
 from bot.sources.heartbeats import BULK_PATHS, SINGLE_PATHS
@@ -36,7 +37,6 @@ from bot.sources.wakatime_read import (
     wakatime_base,
 )
 from bot.store import Store
-from bot.web import create_web_app
 from tests.heartbeat_support import (  # noqa: F401 (store, client, key are fixtures)
     ADA,
     BOB,
@@ -312,7 +312,7 @@ def test_revoked_key_is_401(client, store, key):
     revoke_keys(store, ADA, NOW)
     for path, params in ((MAIN, None), ("/api/v1" + SUMMARIES, {"start": "2026-03-04", "end": "2026-03-04"})):
         r = get(client, path, key, params=params)
-        assert r.status_code == 401 and r.json() == {"error": "invalid or revoked API key"}
+        assert r.status_code == 401 and r.json() == {"ok": False, "error": "invalid or revoked API key"}
         assert r.headers["www-authenticate"] == 'Basic realm="Research Bridge"'
 
 

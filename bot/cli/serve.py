@@ -17,7 +17,7 @@ def serve(ctx: click.Context, host: str, port: int | None) -> None:
     import uvicorn
 
     from bot.app import build_server
-    from bot.web_limits import raise_open_file_limit, server_config
+    from bot.web.limits import raise_open_file_limit, server_config
 
     settings = settings_of(ctx)
     try:

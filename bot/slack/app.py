@@ -16,11 +16,11 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import ConfigError, Settings
-from bot.priority import IngestActivity
 from bot.slack.context import SlackContext
 from bot.slack.errors import SORRY, on_error, slack_auth_hint, slack_unreachable  # noqa: F401 (SORRY re-exported)
 from bot.slack.listeners import register_all
 from bot.slack.load import BoundedListenerExecutor, shed_when_full
+from bot.web.priority import IngestActivity
 
 # Bolt and the Web API clients log request and response bodies at DEBUG: this logger stays at
 # INFO even with -v (bot.logs), so a key in a message never reaches a log line.

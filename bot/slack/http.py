@@ -27,6 +27,7 @@ from slack_bolt.adapter.starlette.handler import to_starlette_response
 from bot.config import Settings
 from bot.slack.gate import Refused, parse, response_hosts, signature_problem
 from bot.slack.load import BUSY
+from bot.web.errors import error_response
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def make_router(slack_app: App, settings: Settings) -> APIRouter:
         problem = signature_problem(secret, body, request.headers)
         if problem is not None:
             log.info("Slack request refused (401): %s", problem)
-            return JSONResponse({"ok": False, "error": problem}, status_code=401)
+            return error_response(401, problem)
         if not bucket.admit():
             _count_shed(shed)
             await asyncio.sleep(OVER_RATE_WAIT)
@@ -81,7 +82,7 @@ def make_router(slack_app: App, settings: Settings) -> APIRouter:
         answer = await run_sync(dispatch, limiter=threads)
         if isinstance(answer, Refused):
             log.info("Slack request refused (%d): %s", answer.status, answer.error)
-            return JSONResponse({"ok": False, "error": answer.error}, status_code=answer.status)
+            return error_response(answer.status, answer.error)
         return answer
 
     return router

@@ -2,7 +2,7 @@
 
 Listeners run after the ack on `LISTENER_THREADS` threads; their work is CPU-bound Python,
 so more threads would not answer faster, they would only take the interpreter from
-heartbeat and webhook ingest, which each answer waits for first (`bot.priority`). While
+heartbeat and webhook ingest, which each answer waits for first (`bot.web.priority`). While
 `BACKLOG` answers are already waiting, a new slash
 command is answered at once with a private "busy" note instead of joining the queue
 (Slack's users would wait for it longer than they keep looking), and other requests are
@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from slack_bolt import BoltRequest, BoltResponse
 
-from bot.priority import IngestActivity
+from bot.web.priority import IngestActivity
 
 log = logging.getLogger(__name__)
 

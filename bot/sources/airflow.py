@@ -43,9 +43,10 @@ from bot.clock import Clock, utc_now
 from bot.config import AirflowSettings, Settings
 from bot.ingest.pipelines import record_pipeline_runs
 from bot.models import PipelineRun
-from bot.sources.inbound import check_order, check_time
 from bot.sources.jira_http import RetryingAdapter, Sleep
-from bot.store import Store, from_db_time, to_db_time
+from bot.sources.webhooks import check_order, check_time
+from bot.store import Store
+from bot.store.times import from_db_time, to_db_time
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,6 @@ same record again replaces it. The answer is 201 with the stored records, times 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Annotated, Any, Callable, Literal, NamedTuple, Sequence, Union
@@ -40,16 +39,16 @@ from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.ingest.pipelines import record_json, record_pipeline_runs
 from bot.models import Deployment, Incident, PipelineRun
-from bot.sources.inbound import (
+from bot.sources.webhooks import (
     MAX_ATTEMPT,
     PayloadError,
     check_time,
     decode_json,
-    error,
     is_production_name,
     secret_matches,
 )
 from bot.store import Store
+from bot.web.errors import RequestError
 
 log = logging.getLogger(__name__)
 
@@ -227,16 +226,16 @@ def _field(loc: Sequence[Any]) -> str:
     return path
 
 
-def validate(model: type[_In], payload: Any, now: datetime) -> list[Any] | dict[str, Any]:
-    """The records, or the 422 body that names every invalid field."""
+def validate(model: type[_In], payload: Any, now: datetime) -> list[Any]:
+    """The records; a 422 `RequestError` whose `detail` names every invalid field."""
     one, many = _adapters(model)
     single = isinstance(payload, dict)
     if not single and not isinstance(payload, list):
-        return {"error": "body must be a JSON object or an array of objects", "detail": []}
+        raise RequestError("body must be a JSON object or an array of objects", 422, detail=[])
     if not single and not payload:
-        return {"error": "body holds no records", "detail": []}
+        raise RequestError("body holds no records", 422, detail=[])
     if not single and len(payload) > MAX_RECORDS:
-        return {"error": f"at most {MAX_RECORDS} records per request", "detail": []}
+        raise RequestError(f"at most {MAX_RECORDS} records per request", 422, detail=[])
     try:
         context = {"now": now}
         items = ([one.validate_python(payload, context=context)] if single
@@ -245,7 +244,7 @@ def validate(model: type[_In], payload: Any, now: datetime) -> list[Any] | dict[
         detail = [{"loc": ["body", *e["loc"]], "field": _field(e["loc"]), "msg": e["msg"], "type": e["type"]}
                   for e in exc.errors(include_url=False, include_context=False, include_input=False)]
         summary = "; ".join(f"{d['field']}: {d['msg']}" for d in detail[:10])
-        return {"error": f"invalid body, nothing stored: {summary}", "detail": detail}
+        raise RequestError(f"invalid body, nothing stored: {summary}", 422, detail=detail) from None
     return [item.record() for item in items]
 
 
@@ -280,24 +279,15 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
         async def ingest(request: Request,
                          credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> JSONResponse:
             if not token:
-                return error(503, "the ingest API is disabled: set BRIDGE_API_TOKEN")
+                raise RequestError("the ingest API is disabled: set BRIDGE_API_TOKEN", 503)
             if credentials is None:
-                return error(401, f"missing bearer token: {_AUTH_HELP}", _UNAUTHORIZED)
+                raise RequestError(f"missing bearer token: {_AUTH_HELP}", 401, headers=_UNAUTHORIZED)
             if not secret_matches(token, credentials.credentials):
                 log.warning("ingest %s refused: wrong bearer token", endpoint.path)
-                return error(401, "wrong bearer token", _UNAUTHORIZED)
-            try:
-                payload = decode_json(await request.body(), check_unicode=False)  # 422 names the field
-            except PayloadError as exc:
-                return error(400, str(exc))
+                raise RequestError("wrong bearer token", 401, headers=_UNAUTHORIZED)
+            payload = decode_json(await request.body(), check_unicode=False)  # 422 names the field
             records = validate(endpoint.model, payload, clock())
-            if isinstance(records, dict):
-                return JSONResponse({"ok": False, **records}, status_code=422)
-            try:
-                await run_in_threadpool(endpoint.save, store, records)
-            except sqlite3.OperationalError as exc:
-                log.error("ingest %s not stored: %s", endpoint.path, exc)
-                return error(503, "temporarily unable to store; retry later")
+            await run_in_threadpool(endpoint.save, store, records)
             return JSONResponse({"stored": len(records), endpoint.key: [record_json(r) for r in records]},
                                 status_code=201)
 

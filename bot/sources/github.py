@@ -21,7 +21,7 @@ write); the same run or deployment seen again is one row (primary keys), and an 
 never overwrites a newer one.
 
 Shared helpers (`PayloadError`, `pick`, `parse_time`, `store_response`, ...) live in
-`bot.sources.inbound`.
+`bot.sources.webhooks`.
 """
 
 from __future__ import annotations
@@ -37,23 +37,23 @@ from fastapi.responses import JSONResponse
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.models import Deployment, PipelineRun
-from bot.sources.inbound import (
+from bot.sources.webhooks import (
     MAX_ATTEMPT,
     Ignored,
     PayloadError,
     check_order,
     decode_json,
     decode_object,
-    error,
     first,
     ignored,
     is_production_name,
     parse_time,
     pick,
     pick_id,
+    require_secret,
+    require_signature,
     store_response,
 )
-from bot.sources.jira_webhook import verify_signature
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -199,26 +199,20 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
     @router.post("/webhooks/github", summary="GitHub workflow_run and deployment_status webhooks",
                  description=_DESCRIPTION, responses=_RESPONSES, openapi_extra=_REQUEST, response_class=JSONResponse)
     async def github_webhook(request: Request) -> JSONResponse:
-        if not secret:
-            return error(503, "GitHub webhooks are refused: set GITHUB_WEBHOOK_SECRET to the webhook's secret")
+        require_secret(secret, "GitHub", "GITHUB_WEBHOOK_SECRET")
         body = await request.body()
-        if not verify_signature(secret, body, request.headers.get(SIGNATURE_HEADER)):
-            log.warning("GitHub webhook refused: missing or invalid %s", SIGNATURE_HEADER)
-            return error(401, f"missing or invalid {SIGNATURE_HEADER} signature")
+        require_signature(secret, body, SIGNATURE_HEADER, request.headers.get(SIGNATURE_HEADER), "GitHub")
         event = request.headers.get(EVENT_HEADER, "")
         now = clock()
-        try:
-            payload = decode_payload(body, request.headers.get("content-type", ""))
-            if event == "ping":
-                return JSONResponse({"ok": True, "event": "ping", "zen": first(payload, "zen")})
-            if event == "workflow_run":
-                record = parse_workflow_run(payload, now)
-            elif event == "deployment_status":
-                record = parse_deployment_status(payload, now)
-            else:
-                return ignored(f"event {event[:60]!r} (only workflow_run and deployment_status are stored)")
-        except PayloadError as exc:
-            return error(400, str(exc))
+        payload = decode_payload(body, request.headers.get("content-type", ""))
+        if event == "ping":
+            return JSONResponse({"ok": True, "event": "ping", "zen": first(payload, "zen")})
+        if event == "workflow_run":
+            record = parse_workflow_run(payload, now)
+        elif event == "deployment_status":
+            record = parse_deployment_status(payload, now)
+        else:
+            return ignored(f"event {event[:60]!r} (only workflow_run and deployment_status are stored)")
         if isinstance(record, Ignored):
             return ignored(record.reason)
         return await store_response(store, SOURCE, request.headers.get(DELIVERY_HEADER), [record], now, event)

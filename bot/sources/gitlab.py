@@ -36,22 +36,23 @@ from fastapi.responses import JSONResponse
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.models import Deployment, PipelineRun
-from bot.sources.inbound import (
+from bot.sources.webhooks import (
     Ignored,
     PayloadError,
     check_order,
     decode_object,
-    error,
     first,
     ignored,
     is_production_name,
     parse_time,
     pick,
     pick_id,
+    require_secret,
     secret_matches,
     store_response,
 )
 from bot.store import Store
+from bot.web.errors import RequestError
 
 log = logging.getLogger(__name__)
 
@@ -176,24 +177,20 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
     @router.post("/webhooks/gitlab", summary="GitLab pipeline and deployment webhooks",
                  description=_DESCRIPTION, responses=_RESPONSES, openapi_extra=_REQUEST, response_class=JSONResponse)
     async def gitlab_webhook(request: Request) -> JSONResponse:
-        if not token:
-            return error(503, "GitLab webhooks are refused: set GITLAB_WEBHOOK_TOKEN to the webhook's secret token")
+        require_secret(token, "GitLab", "GITLAB_WEBHOOK_TOKEN")
         if not secret_matches(token, request.headers.get(TOKEN_HEADER)):
             log.warning("GitLab webhook refused: missing or wrong %s", TOKEN_HEADER)
-            return error(401, f"missing or wrong {TOKEN_HEADER}")
+            raise RequestError(f"missing or wrong {TOKEN_HEADER}", 401)
         now = clock()
-        try:
-            payload = decode_object(await request.body())
-            kind = payload.get("object_kind")
-            if kind == "pipeline":
-                record = parse_pipeline(payload, now)
-            elif kind == "deployment":
-                record = parse_deployment(payload, now)
-            else:
-                hook = request.headers.get(EVENT_HEADER) or str(kind)
-                return ignored(f"{hook[:60]!r} (only Pipeline Hook and Deployment Hook are stored)")
-        except PayloadError as exc:
-            return error(400, str(exc))
+        payload = decode_object(await request.body())
+        kind = payload.get("object_kind")
+        if kind == "pipeline":
+            record = parse_pipeline(payload, now)
+        elif kind == "deployment":
+            record = parse_deployment(payload, now)
+        else:
+            hook = request.headers.get(EVENT_HEADER) or str(kind)
+            return ignored(f"{hook[:60]!r} (only Pipeline Hook and Deployment Hook are stored)")
         if isinstance(record, Ignored):
             return ignored(record.reason)
         return await store_response(store, SOURCE, delivery_key(request, payload), [record], now, str(kind))

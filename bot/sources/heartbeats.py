@@ -17,7 +17,6 @@ import binascii
 import logging
 import math
 import re
-import sqlite3
 from typing import Any, Mapping, Sequence
 
 from fastapi import APIRouter, Request
@@ -28,9 +27,10 @@ from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.ingest.focus import record_heartbeats
 from bot.models import Heartbeat
-from bot.sources.inbound import PayloadError, decode_json, encodable
+from bot.sources.webhooks import PayloadError, decode_json, encodable
 from bot.store import Store
 from bot.store.focus import heartbeat_id
+from bot.web.errors import RequestError
 
 log = logging.getLogger(__name__)
 
@@ -208,21 +208,20 @@ def authenticate(store: Store, authorization: str | None, query_key: str | None)
 # -- HTTP -----------------------------------------------------------------------------------
 
 
-def _error(status: int, message: str, **extra: Any) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Basic realm="Research Bridge"'} if status == 401 else None
-    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+_CHALLENGE = {"WWW-Authenticate": 'Basic realm="Research Bridge"'}
 
 
-async def request_user(store: Store, request: Request) -> str | JSONResponse:
-    """The Slack user of the active key a request carries, or the 401 to answer (with
-    WWW-Authenticate) for a missing, unknown or revoked key. Every WakaTime endpoint uses it."""
+async def request_user(store: Store, request: Request) -> str:
+    """The Slack user of the active key a request carries; a 401 (with WWW-Authenticate) for
+    a missing, unknown or revoked key. Every WakaTime endpoint uses it."""
     authorization = request.headers.get("authorization")
     query_key = request.query_params.get("api_key")
     if not authorization and not query_key:
-        return _error(401, "missing API key: send Authorization: Basic base64(api_key) or ?api_key=")
+        raise RequestError("missing API key: send Authorization: Basic base64(api_key) or ?api_key=", 401,
+                           headers=_CHALLENGE)
     user = await run_in_threadpool(authenticate, store, authorization, query_key)
     if user is None:
-        return _error(401, "invalid or revoked API key")
+        raise RequestError("invalid or revoked API key", 401, headers=_CHALLENGE)
     return user
 
 
@@ -284,20 +283,15 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
 
     async def ingest(request: Request, bulk_path: bool) -> JSONResponse:
         user = await request_user(store, request)
-        if isinstance(user, JSONResponse):
-            return user
-        try:
-            payload = decode_json(await request.body(), check_unicode=False)  # checked per heartbeat
-        except PayloadError as exc:
-            return _error(400, str(exc))
+        payload = decode_json(await request.body(), check_unicode=False)  # checked per heartbeat
         single = isinstance(payload, dict)
         if not single and not isinstance(payload, list):
-            return _error(400, "body must be a heartbeat object or an array of heartbeat objects")
+            raise PayloadError("body must be a heartbeat object or an array of heartbeat objects")
         items = [payload] if single else payload
         if not items:
-            return _error(400, "body holds no heartbeats")
+            raise PayloadError("body holds no heartbeats")
         if len(items) > MAX_HEARTBEATS:
-            return _error(413, f"more than {MAX_HEARTBEATS} heartbeats in one post; send them in smaller batches")
+            raise RequestError(f"more than {MAX_HEARTBEATS} heartbeats in one post; send them in smaller batches", 413)
         now = clock()
         parsed = parse_heartbeats(items, user, now=now.timestamp(), max_age_seconds=max_age,
                                   user_agent=request.headers.get("user-agent"),
@@ -306,13 +300,10 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
         if not valid:
             reasons = [f"#{i}: {p}" for i, p in enumerate(parsed)]
             log.info("heartbeats of %s refused: %s", user, "; ".join(reasons[:5]))
-            return _error(400, parsed[0] if single else "no valid heartbeat: " + "; ".join(reasons[:10]),
-                          reasons=reasons)
-        try:
-            await run_in_threadpool(record_heartbeats, store, user, valid, settings, now)
-        except sqlite3.OperationalError as exc:  # e.g. database locked: clients queue and retry
-            log.error("heartbeats of %s not stored: %s", user, exc)
-            return _error(503, "temporarily unable to store heartbeats; retry later")
+            raise PayloadError(parsed[0] if single else "no valid heartbeat: " + "; ".join(reasons[:10]),
+                               reasons=reasons)
+        # a busy database is a 503 (bot.web.errors): the plugin keeps the heartbeats and retries
+        await run_in_threadpool(record_heartbeats, store, user, valid, settings, now)
         if single and not bulk_path:
             return JSONResponse({"data": heartbeat_data(valid[0])}, status_code=201)
         responses = [[{"data": heartbeat_data(p)}, 201] if isinstance(p, Heartbeat) else [{"error": p}, 400]

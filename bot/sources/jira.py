@@ -45,7 +45,8 @@ from bot.sources.jira_http import (  # noqa: F401 (re-exported for callers and t
     retry_after_seconds,
     secrets_of,
 )
-from bot.store import Store, from_db_time, to_db_time
+from bot.store import Store
+from bot.store.times import from_db_time, to_db_time
 
 log = logging.getLogger(__name__)
 

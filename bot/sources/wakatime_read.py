@@ -27,13 +27,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from bot.clock import Clock, utc_now
+from bot.clock import Clock, day_bounds, local_date, utc_now
 from bot.config import Settings
-from bot.metrics.focus import day_bounds, local_date
 from bot.models import FocusDay
 from bot.queries.people import People
 from bot.sources.heartbeats import BULK_PATHS, SINGLE_PATHS, request_user
 from bot.store import Store
+from bot.web.errors import RequestError
 
 UTC = timezone.utc
 STATUSBAR = "/users/current/statusbar/today"
@@ -186,7 +186,7 @@ def summaries(start: date, end: date, rows: list[FocusDay], tz: ZoneInfo) -> dic
 # -- query parameters -----------------------------------------------------------------------
 
 
-class BadParameter(ValueError):
+class BadParameter(RequestError, ValueError):
     """A query parameter is unusable; the message starts with its name."""
 
 
@@ -350,18 +350,11 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
 
     async def get_statusbar_today(request: Request) -> JSONResponse:
         user = await request_user(store, request)
-        if isinstance(user, JSONResponse):
-            return user
         return JSONResponse(await run_in_threadpool(today_answer, user))
 
     async def get_summaries(request: Request) -> JSONResponse:
         user = await request_user(store, request)  # a bad key is told so before a bad date
-        if isinstance(user, JSONResponse):
-            return user
-        try:
-            start, end = parse_range(request.query_params.get("start"), request.query_params.get("end"))
-        except BadParameter as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
+        start, end = parse_range(request.query_params.get("start"), request.query_params.get("end"))
         return JSONResponse(await run_in_threadpool(summaries_answer, user, start, end))
 
     for base in BASES:

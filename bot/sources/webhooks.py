@@ -1,18 +1,20 @@
-"""What the push sources share: strict JSON decoding, constant-time secret checks, JSON error
-replies, field lookups that name what is missing, time parsing within a sane range, and
-the answer to a delivery stored once (by `bot.ingest.pipelines.store_once`).
+"""What the push sources share: signature and secret checks on the raw body, the one payload
+error, strict JSON decoding, field lookups that name what is missing, time parsing within a
+sane range, and the answer to a delivery stored once (by `bot.ingest.pipelines.store_once`).
+Refusals are raised (`RequestError`, `PayloadError`) and answered in the one JSON error
+shape by `bot.web.errors`; a busy database is its 503.
 
 Used by the Jira, GitHub, GitLab and generic-API sources and the heartbeat ingest. Body size
-limits are enforced for every path before any of this runs (`bot.web_limits`).
+limits are enforced for every path before any of this runs (`bot.web.limits`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
 import re
-import sqlite3
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, NamedTuple
 
@@ -21,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.ingest.pipelines import store_once
 from bot.store import Store
+from bot.web.errors import RequestError
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +37,14 @@ MAX_AHEAD = timedelta(days=1)
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
-class PayloadError(ValueError):
-    """The body lacks something needed; the message names it."""
+class PayloadError(RequestError, ValueError):
+    """The body lacks something needed, or holds it malformed; the message names it (400)."""
 
 
 class Ignored(NamedTuple):
     """A well-formed event that carries nothing to store (e.g. a run still in progress)."""
 
     reason: str
-
-
-def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"ok": False, "error": message}, status_code=status, headers=headers)
 
 
 def ignored(reason: str) -> JSONResponse:
@@ -57,6 +56,33 @@ def secret_matches(expected: str, given: str | None) -> bool:
     if not expected or given is None:
         return False
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+
+
+def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
+    """True when `header` is `sha256=<hex HMAC-SHA256 of body>` (or the bare hex) for
+    `secret`: GitHub's X-Hub-Signature-256 and Jira's X-Hub-Signature."""
+    if not secret or not header:
+        return False
+    method, sep, signature = header.strip().partition("=")
+    if not sep:
+        method, signature = "sha256", method
+    if method.strip().lower() != "sha256":
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.strip().lower().encode("utf-8", "replace"))
+
+
+def require_secret(secret: str, source: str, variable: str) -> None:
+    """503 naming `variable` when a webhook's secret is not configured: refused, not open."""
+    if not secret:
+        raise RequestError(f"{source} webhooks are refused: set {variable} to the webhook's secret", 503)
+
+
+def require_signature(secret: str, body: bytes, header: str, signature: str | None, source: str) -> None:
+    """401 (and a warning) unless `signature` is the HMAC of the raw `body` for `secret`."""
+    if not verify_signature(secret, body, signature):
+        log.warning("%s webhook refused: missing or invalid %s", source, header)
+        raise RequestError(f"missing or invalid {header} signature", 401)
 
 
 def _reject_constant(name: str) -> float:
@@ -201,9 +227,5 @@ def is_production_name(environment: str) -> bool:
 
 async def store_response(store: Store, source: str, delivery: str | None, records: Iterable[Any],
                          received_at: datetime, event: str) -> JSONResponse:
-    try:
-        result = await run_in_threadpool(store_once, store, source, delivery, list(records), received_at)
-    except sqlite3.OperationalError as exc:  # e.g. database locked: the delivery can be retried
-        log.error("%s %s webhook not stored: %s", source, event, exc)
-        return error(503, "temporarily unable to store the event; retry later")
+    result = await run_in_threadpool(store_once, store, source, delivery, list(records), received_at)
     return JSONResponse({"event": event, **result})

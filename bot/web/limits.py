@@ -26,6 +26,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from bot.web.errors import error_response
+
 log = logging.getLogger(__name__)
 
 KiB, MiB = 1024, 1024 * 1024
@@ -64,7 +66,7 @@ class BodyTimeout(Exception):
 
 def refusal(status: int, message: str) -> JSONResponse:
     """An error answer that also closes the connection (the rest of the body is not read)."""
-    return JSONResponse({"ok": False, "error": message}, status_code=status, headers={"Connection": "close"})
+    return error_response(status, message, {"Connection": "close"})
 
 
 class RequestLimits:
