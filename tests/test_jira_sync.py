@@ -10,13 +10,13 @@ import pytest
 
 from bot.config import settings_from_mapping
 from bot.models import HandoffState
+from bot.sources.http import retry_after_seconds
 from bot.sources.jira import (
     JiraSync,
     JiraSyncError,
     SyncResult,
     connect,
     jql_time,
-    retry_after_seconds,
     sync_jira,
 )
 from bot.store import Store

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from fastapi.testclient import TestClient
 
-import bot.sources.jira_webhook as jira_webhook
 from bot.app import create_web_app
 from bot.config import settings_from_mapping
 from bot.sources.jira import JiraSync, connect
@@ -173,7 +172,7 @@ def test_failed_write_is_not_remembered_as_delivered(fake, store, client, monkey
     def locked(*args, **kwargs):
         raise sqlite3.OperationalError("database is locked")
 
-    monkeypatch.setattr(jira_webhook, "record_jira_issue", locked)
+    monkeypatch.setattr(store, "save_issue", locked)  # fails after the delivery id was written
     assert post(client, payload, delivery="d-1").status_code == 503
     assert stored(store) == (0, 0, 0, 0)
     monkeypatch.undo()

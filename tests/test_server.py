@@ -100,7 +100,7 @@ def test_serve_sends_a_digest_missed_while_it_was_down_once(jira, slack, tmp_pat
 def test_a_failing_jira_never_takes_the_server_down(jira, slack, tmp_path):
     jira.fail_next("/search", status=500, times=None)
     settings = settings_from_mapping({"jira": {"jql": "project = RES"}}, environ(jira, slack, tmp_path / "b.db"))
-    import bot.sources.jira_http as http
+    import bot.sources.http as http
 
     original = http.RetryingAdapter._backoff
     http.RetryingAdapter._backoff = lambda self, attempt: 0.0  # no real back-off sleeps in a test

@@ -48,12 +48,11 @@ def jobs_run(ctx: click.Context, name: str) -> None:
     from slack_sdk.errors import SlackApiError
 
     from bot.slack.errors import slack_auth_hint, slack_unreachable
-    from bot.sources.airflow import AirflowSyncError
-    from bot.sources.jira import JiraSyncError
+    from bot.sources.http import SyncError
 
     try:
         click.echo(f"{name}: {run_job(name, Services(settings, store_of(settings)))}")
-    except (JiraSyncError, AirflowSyncError) as exc:  # already logged and recorded, without secrets
+    except SyncError as exc:  # a pull source failed: already logged and recorded, without secrets
         raise click.ClickException(f"{name} failed: {exc}") from None
     except SlackApiError as exc:
         raise click.ClickException(f"{name} failed: Slack answered {exc.response.get('error')};"

@@ -13,9 +13,11 @@ is deleted, the incident goes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
+from bot.config import JiraSettings
 from bot.metrics.handoffs import HandoffRules, derive_cycles
 from bot.models import ChangeItem, Incident, JiraIssue
 from bot.store import Store
@@ -65,6 +67,23 @@ def record_jira_issue(store: Store, issue: JiraIssue, items: Sequence[ChangeItem
         else:
             store.delete_incident(JIRA, issue.key)
     return new_items
+
+
+@dataclass(frozen=True)
+class JiraIngest:
+    """Recording issues under the configured rules (handoff cycles, incident types): what the
+    sync and the webhook hold, so neither needs the metrics themselves."""
+
+    rules: HandoffRules
+    incident_types: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, jira: JiraSettings) -> JiraIngest:
+        return cls(HandoffRules.from_settings(jira), frozenset(jira.incident_issue_types))
+
+    def issue(self, store: Store, issue: JiraIssue, items: Sequence[ChangeItem]) -> int:
+        """`record_jira_issue` under these rules; the number of new changelog items."""
+        return record_jira_issue(store, issue, items, self.rules, self.incident_types)
 
 
 def record_jira_deletion(store: Store, key: str, at: datetime) -> bool:

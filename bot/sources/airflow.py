@@ -43,7 +43,15 @@ from bot.clock import Clock, utc_now
 from bot.config import AirflowSettings, Settings
 from bot.ingest.pipelines import record_pipeline_runs
 from bot.models import PipelineRun
-from bot.sources.jira_http import RetryingAdapter, Sleep
+from bot.sources.http import (
+    RetryingAdapter,
+    Sleep,
+    SyncError,
+    describe_transport_error,
+    mask,
+    recorded_run,
+    requests_sent,
+)
 from bot.sources.webhooks import check_order, check_time
 from bot.store import Store
 from bot.store.times import from_db_time, to_db_time
@@ -61,7 +69,7 @@ LIST_PATH = "dags/~/dagRuns/list"
 TOKEN_PATH = "/auth/token"
 
 
-class AirflowSyncError(RuntimeError):
+class AirflowSyncError(SyncError):
     """Syncing Airflow failed; the message is safe to show and log."""
 
 
@@ -73,11 +81,7 @@ class AirflowResult:
     cursor: datetime | None = None
 
 
-class AirflowAdapter(RetryingAdapter):
-    """The retrying transport; the list and login POSTs are safe to repeat."""
-
-    _REPLAYABLE_POSTS = ("/dagRuns/list", TOKEN_PATH)
-    service = "Airflow"
+REPLAYABLE_POSTS = ("/dagRuns/list", TOKEN_PATH)  # the list and login POSTs are safe to repeat
 
 
 def parse_airflow_time(value: Any, what: str) -> datetime | None:
@@ -132,9 +136,7 @@ class AirflowSync:
         self.base_url = self.cfg.url.rstrip("/")
         if session is None:
             session = requests.Session()
-            adapter = AirflowAdapter(sleep=sleep)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
+            RetryingAdapter("Airflow", replayable_posts=REPLAYABLE_POSTS, sleep=sleep).mount_on(session)
         self.session = session
         self._jwt: str | None = None  # fetched from /auth/token (API v2)
         self._calls = 0
@@ -145,25 +147,13 @@ class AirflowSync:
         """Fetch and store the DAG runs finished since the cursor; record the outcome."""
         if not self.base_url:
             raise AirflowSyncError("airflow.url is not set")
-        self.store.record_sync_attempt(SOURCE, self.clock())
-        try:
-            return self._run()
-        except Exception as exc:
-            message = self.describe(exc)
-            expected = isinstance(exc, (requests.RequestException, AirflowSyncError))
-            log.error("Airflow sync failed: %s", message, exc_info=not expected)
-            try:
-                self.store.record_sync_failure(SOURCE, self.clock(), message)
-            except Exception:  # the store being unwritable must not hide the sync error
-                log.exception("could not record the Airflow sync failure")
-            raise AirflowSyncError(message) from None
+        return recorded_run(self.store, SOURCE, self.clock, self._run, self.describe, AirflowSyncError)
 
     def close(self) -> None:
         self.session.close()
 
     def _run(self) -> AirflowResult:
-        adapter = self.session.get_adapter(self.base_url + "/")
-        sent_before = adapter.requests_sent if isinstance(adapter, RetryingAdapter) else None
+        sent_before = requests_sent(self.session, self.base_url + "/")
         self._calls = 0
         cursor = from_db_time(self.store.sync_state(SOURCE).get("cursor"))
         since = cursor - self.lookback if cursor else self.clock() - self.initial_window
@@ -179,7 +169,8 @@ class AirflowSync:
             for run in runs:
                 newest = run.finished_at if newest is None else max(newest, run.finished_at)
         self.store.record_sync_success(SOURCE, self.clock(), to_db_time(newest), stored)
-        calls = adapter.requests_sent - sent_before if sent_before is not None else self._calls
+        sent_after = requests_sent(self.session, self.base_url + "/")
+        calls = sent_after - sent_before if sent_after is not None and sent_before is not None else self._calls
         log.info("Airflow sync: %d DAG runs, %d pages, %d API calls", stored, pages, calls)
         return AirflowResult(stored, pages, calls, newest)
 
@@ -272,16 +263,9 @@ class AirflowSync:
         """A short description of a failure, with every secret masked."""
         if isinstance(exc, AirflowSyncError):
             text = str(exc)
-        elif isinstance(exc, requests.Timeout):
-            text = f"Airflow did not answer in time ({type(exc).__name__})"
-        elif isinstance(exc, requests.RequestException):
-            text = f"cannot reach Airflow at {self.base_url} ({type(exc).__name__})"
         else:
-            text = f"{type(exc).__name__}: {exc}"[:500]
-        for secret in (self.cfg.token, self.cfg.password, self._jwt):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+            text = describe_transport_error(exc, "Airflow", self.base_url) or f"{type(exc).__name__}: {exc}"[:500]
+        return mask(text, (self.cfg.token, self.cfg.password, self._jwt))
 
 
 def _json(response: requests.Response, path: str) -> Any:

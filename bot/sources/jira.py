@@ -1,8 +1,8 @@
 """Jira pull: connect, page through the issues updated since the cursor, normalise, store.
 
-- `connect(settings)` builds a `jira.JIRA` client whose HTTP layer (`RetryingAdapter`)
-  honours `Retry-After` exactly on 429/503, backs off (bounded) on other 5xx and dropped
-  connections, and puts a timeout on every request. The library's own retry is off.
+- `connect(settings)` (`bot.sources.jira_client`) builds a `jira.JIRA` client on the
+  retrying transport of `bot.sources.http` (Retry-After honoured exactly on 429/503, bounded
+  back-off on other 5xx and dropped connections, a timeout on every request).
 - `JiraSync.run()` searches `(<jira.jql>) AND updated >= "<cursor - lookback>" ORDER BY
   updated ASC`: enhanced search (`/rest/api/3/search/jql`) with `nextPageToken` on Cloud,
   `startAt` on Data Center, 100 issues a page, changelog expanded inline. Where Jira truncated an inline changelog
@@ -32,17 +32,14 @@ from jira import JIRA, JIRAError
 
 from bot.clock import Clock, utc_now, zone_named
 from bot.config import Settings
-from bot.ingest.jira import record_jira_issue
-from bot.metrics.handoffs import HandoffRules
+from bot.ingest.jira import JiraIngest
 from bot.models import ChangeItem, JiraIssue
-from bot.sources.jira_http import (  # noqa: F401 (re-exported for callers and tests)
+from bot.sources.http import Sleep, recorded_run, requests_sent
+from bot.sources.jira_client import (  # noqa: F401 (connect and JiraSyncError: the sync's public face)
     ISSUE_FIELDS,
     JiraSyncError,
-    RetryingAdapter,
-    Sleep,
     connect,
     describe_error,
-    retry_after_seconds,
     secrets_of,
 )
 from bot.store import Store
@@ -186,30 +183,19 @@ class JiraSync:
                  lookback: timedelta = LOOKBACK, page_size: int = PAGE_SIZE) -> None:
         self.client, self.store, self.settings, self.clock = client, store, settings, clock
         self.lookback, self.page_size = lookback, page_size
-        self.rules = HandoffRules.from_settings(settings.jira)
-        self.incident_types = frozenset(settings.jira.incident_issue_types)
+        self.ingest = JiraIngest.of(settings.jira)
         self.base_url = settings.jira.url or client.server_url
         self._tz: tzinfo | None | bool = False  # False: not asked yet
         self._calls = self._changelog_pages = 0
 
     def run(self, since: datetime | None = None, progress: Progress | None = None) -> SyncResult:
         """Fetch and store what changed since the cursor (or since `since`); record the outcome."""
-        self.store.record_sync_attempt(SOURCE, self.clock())
-        try:
-            return self._run(since, progress)
-        except Exception as exc:
-            message = describe_error(exc, secrets_of(self.settings))
-            expected = isinstance(exc, (JIRAError, requests.RequestException, JiraSyncError))
-            log.error("Jira sync failed: %s", message, exc_info=not expected)
-            try:
-                self.store.record_sync_failure(SOURCE, self.clock(), message)
-            except Exception:  # the store being unwritable must not hide the sync error
-                log.exception("could not record the Jira sync failure")
-            raise JiraSyncError(message) from None
+        return recorded_run(self.store, SOURCE, self.clock, lambda: self._run(since, progress),
+                            lambda exc: describe_error(exc, secrets_of(self.settings)), JiraSyncError,
+                            expected=(JIRAError,))
 
     def _run(self, since: datetime | None, progress: Progress | None) -> SyncResult:
-        adapter = self.client._session.get_adapter(self.client.server_url)
-        sent_before = adapter.requests_sent if isinstance(adapter, RetryingAdapter) else None
+        sent_before = requests_sent(self.client._session, self.client.server_url)
         self._calls = self._changelog_pages = 0
         cursor = from_db_time(self.store.sync_state(SOURCE).get("cursor"))
         if since is not None and since.tzinfo is None:
@@ -224,15 +210,15 @@ class JiraSync:
             prepared = [self._prepare(raw) for raw in raw_issues]  # network first, then one write
             with self.store.transaction():
                 for issue, items in prepared:
-                    new_items += record_jira_issue(self.store, self._keep_newer(issue), items, self.rules,
-                                                   self.incident_types)
+                    new_items += self.ingest.issue(self.store, self._keep_newer(issue), items)
             for issue, _ in prepared:
                 newest = issue.updated if newest is None else max(newest, issue.updated)
             issues += len(prepared)
             if progress:
                 progress(issues, total)
         self.store.record_sync_success(SOURCE, self.clock(), to_db_time(newest), new_items)
-        calls = adapter.requests_sent - sent_before if sent_before is not None else self._calls
+        sent_after = requests_sent(self.client._session, self.client.server_url)
+        calls = sent_after - sent_before if sent_after is not None and sent_before is not None else self._calls
         log.info("Jira sync: %d issues, %d new changelog items, %d API calls", issues, new_items, calls)
         return SyncResult(issues, new_items, calls, pages, self._changelog_pages, newest)
 

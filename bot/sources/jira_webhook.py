@@ -24,8 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.clock import Clock, utc_now
 from bot.config import Settings
-from bot.ingest.jira import record_jira_deletion, record_jira_issue
-from bot.metrics.handoffs import HandoffRules
+from bot.ingest.jira import JiraIngest, record_jira_deletion
 from bot.models import ChangeItem, JiraIssue
 from bot.sources.jira import SOURCE, history_items, issue_from_raw, parse_jira_time
 from bot.sources.webhooks import PayloadError, check_time, decode_object, ignored, require_secret, require_signature
@@ -89,12 +88,9 @@ def parse_event(payload: dict, settings: Settings, now: datetime) -> IssueEvent:
     return IssueEvent(event, key, at, issue, tuple(items))
 
 
-def apply_event(store: Store, event: IssueEvent, rules: HandoffRules, delivery_id: str | None,
-                received_at: datetime, incident_types: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Store one event, once per delivery id; returns the JSON answer's body.
-
-    Issues of one of `incident_types` are also kept as incidents (see `bot.ingest.jira`).
-    """
+def apply_event(store: Store, event: IssueEvent, ingest: JiraIngest, delivery_id: str | None,
+                received_at: datetime) -> dict[str, Any]:
+    """Store one event, once per delivery id; returns the JSON answer's body."""
     with store.transaction():
         if delivery_id and not store.remember_delivery(SOURCE, delivery_id, received_at):
             return {"ok": True, "duplicate": True, "issue": event.key}
@@ -102,7 +98,7 @@ def apply_event(store: Store, event: IssueEvent, rules: HandoffRules, delivery_i
             return {"ok": True, "issue": event.key, "deleted": record_jira_deletion(store, event.key, event.at)}
         current = store.issue(event.key)
         issue = current if current is not None and current.updated > event.issue.updated else event.issue
-        new_items = record_jira_issue(store, issue, event.items, rules, incident_types)
+        new_items = ingest.issue(store, issue, event.items)
         return {"ok": True, "issue": event.key, "new_items": new_items}
 
 
@@ -131,8 +127,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> APIRouter:
     """`POST /webhooks/jira`."""
     router = APIRouter(tags=["webhooks"])
-    rules = HandoffRules.from_settings(settings.jira)
-    incident_types = frozenset(settings.jira.incident_issue_types)
+    ingest = JiraIngest.of(settings.jira)
     secret = settings.jira.webhook_secret
     unsigned = not secret and settings.jira.allow_unsigned_webhooks
     if unsigned:
@@ -156,7 +151,7 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
             return ignored(str(name))
         event = parse_event(payload, settings, now)
         delivery = request.headers.get(DELIVERY_HEADER)  # a busy database is a 503: Jira retries 5xx
-        result = await run_in_threadpool(apply_event, store, event, rules, delivery, now, incident_types)
+        result = await run_in_threadpool(apply_event, store, event, ingest, delivery, now)
         return JSONResponse({"event": name, **result})
 
     return router
