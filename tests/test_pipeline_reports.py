@@ -201,7 +201,7 @@ def test_demo_history_and_terminal_views(tmp_path) -> None:
     delivery = queries.delivery(now)
     assert delivery.rollbacks > 0 and delivery.failed_deployments > 0
     assert "model rollback rate" in delivery_text(delivery)
-    shown = demo_pipelines_text(store, demo_settings(), now)
+    shown = demo_pipelines_text(queries, demo_settings(), now)
     for part in ("/pipelines\n", "/pipelines embeddings_backfill\n", "lead time for changes", "time to restore"):
         assert part in shown
 

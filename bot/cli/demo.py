@@ -23,7 +23,7 @@ def demo(db: str, issues: int) -> None:
     from bot.demo.focus import build_demo_focus
     from bot.demo.handoffs import build_demo_org
     from bot.demo.pipelines import build_demo_pipelines
-    from bot.queries.handoffs import HandoffQueries
+    from bot.queries import Queries
     from bot.terminal.focus import demo_focus_text
     from bot.terminal.handoffs import open_handoffs_text, stats_text
     from bot.terminal.pipelines import demo_pipelines_text
@@ -40,7 +40,8 @@ def demo(db: str, issues: int) -> None:
         build_demo_org(store, now, issues=issues, progress=lambda n: bar.update(1))
     build_demo_focus(store, settings, now)
     build_demo_pipelines(store, now)
-    queries = HandoffQueries(store, settings)
+    everything = Queries.of(store, settings)
+    queries = everything.handoffs
     calendar, sla = queries.calendar, settings.jira.handoff_sla_workdays
     click.echo(f"\nDemo organisation in {db}: 3 teams, 12 weeks, {issues} Jira issues (times in {settings.timezone})\n")
     click.secho("/handoffs", bold=True)
@@ -49,9 +50,9 @@ def demo(db: str, issues: int) -> None:
     click.secho("/handoffs stats 30d", bold=True)
     click.echo(stats_text(queries.stats("30d", now), calendar, settings.tz))
     click.echo()
-    click.echo(demo_focus_text(store, settings, now))
+    click.echo(demo_focus_text(everything.focus, everything.people, settings, now))
     click.echo()
-    click.echo(demo_pipelines_text(store, settings, now))
+    click.echo(demo_pipelines_text(everything.pipelines, settings, now))
     click.echo()
     _demo_digest(store, settings, now, Path(db).with_name("demo-digest.png"))
     config = Path(db).with_name("demo.toml")

@@ -12,7 +12,6 @@ from bot.models import FocusDay
 from bot.queries.focus import FocusQueries, PersonFocus, TeamReport
 from bot.queries.people import People
 from bot.slack.blocks.focus import average_sentence, day_lines, hours
-from bot.store import Store
 
 FOCUS_FIELDS = (
     "slack_user",
@@ -84,10 +83,9 @@ def team_focus_text(report: TeamReport) -> str:
     ])
 
 
-def demo_focus_text(store: Store, settings: Settings, now: datetime, person: str = "U0VIS0002") -> str:
+def demo_focus_text(queries: FocusQueries, people: People, settings: Settings, now: datetime,
+                    person: str = "U0VIS0002") -> str:
     """What the demo prints: one researcher's `/focus` and every team's `/focus team`."""
-    queries = FocusQueries(store, settings)
-    people = People(store, settings)
     tz, name = people.timezone(person), people.name(person)
     parts = [f"/focus (as {name or person})", person_focus_text(queries.person(person, now.astimezone(tz).date()), name)]
     today = queries.org_today(now)

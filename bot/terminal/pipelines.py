@@ -22,7 +22,6 @@ from bot.slack.blocks.pipelines import (
     streak_text,
     trend_arrow,
 )
-from bot.store import Store
 from bot.terminal.encode import text_table
 
 WINDOW_DAYS = {"7d": 7, "30d": 30, "90d": 90}
@@ -181,9 +180,8 @@ def pipeline_detail_text(detail: PipelineDetail, tz: ZoneInfo, limit: int = 10) 
     return "\n".join(lines)
 
 
-def demo_pipelines_text(store: Store, settings: Settings, now: datetime) -> str:
+def demo_pipelines_text(queries: PipelineQueries, settings: Settings, now: datetime) -> str:
     """What the demo prints: `/pipelines`, the detail of the worst pipeline, and delivery."""
-    queries = PipelineQueries(store, settings)
     overview = queries.overview(now)
     parts = ["/pipelines", pipelines_text(overview)]
     if overview.week:
