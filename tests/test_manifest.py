@@ -9,6 +9,14 @@ from pathlib import Path
 
 import yaml
 
+from bot.app import create_slack_app, create_web_app
+from bot.config import settings_from_mapping
+from bot.slack.listeners import slash_commands
+from bot.store import Store
+from tests import slack_requests
+from tests.fakes.fake_slack import FakeSlack
+from tests.live import serve
+
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
 
@@ -47,9 +55,28 @@ def test_every_slack_method_the_bot_calls_has_its_scope_in_the_manifest():
 
 def test_the_slash_commands_and_events_share_one_request_url():
     commands = {c["command"]: c for c in MANIFEST["features"]["slash_commands"]}
-    assert set(commands) == {"/handoffs", "/focus", "/pipelines"}
+    assert sorted(commands) == sorted(slash_commands())
     urls = {c["url"] for c in commands.values()}
     urls.add(MANIFEST["settings"]["event_subscriptions"]["request_url"])
     urls.add(MANIFEST["settings"]["interactivity"]["request_url"])
     assert urls == {"https://YOUR-HOST.example.com/slack/events"}
     assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+
+
+def test_the_app_answers_exactly_the_commands_it_declares(tmp_path):
+    """Each command of `slash_commands()` is registered on the real app (acknowledged, then
+    answered at its response_url); one that is not gets Bolt's 404."""
+    token, secret = "xoxb-manifest-token", "manifest-signing-secret-0123"
+    with FakeSlack(tokens=(token,)) as fake:
+        fake.add_user("U0ANA", "ana", real_name="Ana Engineer")
+        settings = settings_from_mapping({}, {"SLACK_BOT_TOKEN": token, "SLACK_SIGNING_SECRET": secret,
+                                              "SLACK_API_URL": fake.api_url})
+        store = Store(tmp_path / "bridge.db")
+        web = create_web_app(settings, store, slack_app=create_slack_app(settings, store))
+        with serve(web) as url:
+            for command in slash_commands():
+                body, response_url = slack_requests.slash_body(fake, command, "help", "U0ANA")
+                assert slack_requests.signed_post(url, body, secret).status_code == 200, command
+                assert command in str(fake.response_to(response_url).body), command
+            body, _ = slack_requests.slash_body(fake, "/not-ours", "", "U0ANA")
+            assert slack_requests.signed_post(url, body, secret).status_code == 404

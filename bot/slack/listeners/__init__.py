@@ -1,5 +1,5 @@
 """The Bolt listeners, one module per command or surface, each with `register(app, ctx)`:
-ack first, then query -> render -> respond."""
+ack first, then query -> render -> respond. A command's module names it in `COMMAND`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from slack_bolt import App
 from bot.slack.context import SlackContext
 from bot.slack.listeners import focus, handoffs, home, pipelines
 
-MODULES = (handoffs, home, focus, pipelines)
+COMMAND_MODULES = (handoffs, focus, pipelines)  # each with its COMMAND
+MODULES = (*COMMAND_MODULES, home)
+
+
+def slash_commands() -> tuple[str, ...]:
+    """The slash commands the app answers (manifest.yml must declare exactly these)."""
+    return tuple(module.COMMAND for module in COMMAND_MODULES)
 
 
 def register_all(app: App, ctx: SlackContext) -> None:

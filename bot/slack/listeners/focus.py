@@ -26,6 +26,8 @@ from bot.slack.errors import answering_errors
 from bot.slack.listeners.common import Reply, ack_at_once
 from bot.slack.people import person_zone
 
+COMMAND = "/focus"
+
 PUBLIC_URL_ENV = "BRIDGE_PUBLIC_URL"
 
 
@@ -52,7 +54,7 @@ def register(app: App, ctx: SlackContext) -> None:
         ack()
         respond(replace_original=True, **Reply(fb.key_kept_blocks()).payload())
 
-    app.command("/focus", middleware=[ack_at_once])(answering_errors(focus_command))
+    app.command(COMMAND, middleware=[ack_at_once])(answering_errors(focus_command))
     app.action(fb.REPLACE_KEY_ACTION, middleware=[ack_at_once])(answering_errors(replace_key))
     app.action(fb.KEEP_KEY_ACTION, middleware=[ack_at_once])(answering_errors(keep_key))
 

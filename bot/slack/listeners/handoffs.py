@@ -23,6 +23,8 @@ from bot.slack.people import slack_user
 
 log = logging.getLogger(__name__)
 
+COMMAND = "/handoffs"
+
 ISSUE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-\d+$")
 
 
@@ -34,7 +36,7 @@ def register(app: App, ctx: SlackContext) -> None:
         reply = handoffs_reply(command.get("text") or "", command["user_id"], client, ctx, ctx.clock())
         respond(**reply.payload())
 
-    app.command("/handoffs", middleware=[ack_at_once])(answering_errors(handoffs_command))
+    app.command(COMMAND, middleware=[ack_at_once])(answering_errors(handoffs_command))
 
 
 def handoffs_reply(text: str, user_id: str, client: WebClient, ctx: SlackContext, now: datetime) -> Reply:

@@ -17,6 +17,8 @@ from bot.slack.errors import answering_errors
 from bot.slack.listeners.common import Reply, ack_at_once
 from bot.slack.people import person_zone
 
+COMMAND = "/pipelines"
+
 
 def register(app: App, ctx: SlackContext) -> None:
     """Add the `/pipelines` listener to `app`."""
@@ -26,7 +28,7 @@ def register(app: App, ctx: SlackContext) -> None:
         reply = pipelines_reply(command.get("text") or "", command["user_id"], client, ctx, ctx.clock())
         respond(**reply.payload())
 
-    app.command("/pipelines", middleware=[ack_at_once])(answering_errors(pipelines_command))
+    app.command(COMMAND, middleware=[ack_at_once])(answering_errors(pipelines_command))
 
 
 def pipelines_reply(text: str, user_id: str, client: WebClient | None, ctx: SlackContext, now: datetime) -> Reply:
