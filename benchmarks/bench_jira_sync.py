@@ -21,7 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import settings_from_mapping  # noqa: E402
-from bot.sources.jira import JiraSync, connect  # noqa: E402
+from bot.sources.jira import JiraSync  # noqa: E402
+from bot.sources.jira_client import connect  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.fakes.fake_jira import FakeJira  # noqa: E402
 

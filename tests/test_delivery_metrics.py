@@ -53,7 +53,7 @@ def metrics(deployments, incidents=(), commit_times=None, **kw) -> DeliveryMetri
 
 
 def flags(deployments: list[Deployment]) -> list[tuple[str, bool]]:
-    return [(d.deployment_id, d.is_rollback) for d in infer_rollbacks(deployments)]
+    return [(d.deployment_id, d.is_rollback) for d in infer_rollbacks(deployments)[0]]
 
 
 def test_redeploying_an_earlier_version_is_a_rollback():

@@ -52,6 +52,13 @@ CONFIG = {
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
+def ledger_row(db, period: str) -> dict:
+    """The ledger's row of the weekly digest to CHANNEL for `period`, as stored."""
+    [row] = Store(db).db["digest_deliveries"].rows_where("channel = ? AND digest = ? AND period = ?",
+                                                         [CHANNEL, "weekly", period])
+    return row
+
+
 def berlin(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=BERLIN)
 
@@ -225,7 +232,7 @@ def test_slack_down_fails_without_losing_the_digest_and_the_next_tick_posts_once
     [down] = tick(db, settings, berlin(23, 9))
     assert down.status == FAILED and "could not check the channel" in down.error
     assert "retried at the next tick" in down.line()
-    row = Store(db).digest_delivery(CHANNEL, "weekly", W47)
+    row = ledger_row(db, W47)
     assert row["status"] == "failed" and row["outcome_known"] == 0
     [back] = tick(db, settings, berlin(23, 9, 5))  # Slack is back: look first, then post
     assert back.status == POSTED
@@ -288,7 +295,7 @@ def test_the_chart_is_uploaded_into_the_digest_thread(fake: FakeSlack, db: Path)
     assert complete.body["channel_id"] == CHANNEL and complete.body["thread_ts"] == outcome.ts
     [share] = fake.replies(CHANNEL)
     assert share["thread_ts"] == outcome.ts and share["subtype"] == "file_share"
-    assert Store(db).digest_delivery(CHANNEL, "weekly", W47)["chart"] == "posted"
+    assert ledger_row(db, W47)["chart"] == "posted"
 
 
 def test_without_channel_membership_the_chart_is_missing_and_the_thread_says_why(fake: FakeSlack, db: Path) -> None:
@@ -298,7 +305,7 @@ def test_without_channel_membership_the_chart_is_missing_and_the_thread_says_why
     assert outcome.chart.startswith("not attached: not_in_channel")
     [note] = fake.replies(CHANNEL)
     assert note["thread_ts"] == outcome.ts and "/invite @Research Bridge" in note["text"]
-    assert Store(db).digest_delivery(CHANNEL, "weekly", W47)["chart"] == "failed"
+    assert ledger_row(db, W47)["chart"] == "failed"
     [later] = tick(db, settings_for(fake), berlin(23, 9, 5))
     assert later.status == ALREADY_POSTED and len(fake.replies(CHANNEL)) == 1  # said once
 
@@ -361,7 +368,7 @@ def test_dry_run_prints_the_digest_and_records_nothing(fake: FakeSlack, db: Path
     assert f"Weekly digest · {W47}" in result.output and "16–22 Nov 2026 (Europe/Berlin)" in result.output
     assert "nightly-train" in result.output and f"chart written to {chart}" in result.output
     assert chart.read_bytes().startswith(PNG)
-    assert Store(db).digest_deliveries() == [] and fake.calls() == []
+    assert Store(db).count("digest_deliveries") == 0 and fake.calls() == []
 
 
 @pytest.mark.parametrize(

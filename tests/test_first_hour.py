@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.config import reader as config_module
 from bot.cli import cli
+from bot.config import reader as config_module
 from bot.config import settings_from_mapping
 from tests.fakes.fake_slack import FakeSlack
 

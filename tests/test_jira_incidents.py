@@ -15,7 +15,8 @@ from bot.app import create_web_app
 from bot.config import settings_from_mapping
 from bot.ingest.jira import incident_target
 from bot.models import Incident, JiraIssue
-from bot.sources.jira import JiraSync, connect
+from bot.sources.jira import JiraSync
+from bot.sources.jira_client import connect
 from bot.store import Store
 from tests.fakes.fake_jira import FakeJira
 

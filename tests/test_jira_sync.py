@@ -11,14 +11,8 @@ import pytest
 from bot.config import settings_from_mapping
 from bot.models import HandoffState
 from bot.sources.http import retry_after_seconds
-from bot.sources.jira import (
-    JiraSync,
-    JiraSyncError,
-    SyncResult,
-    connect,
-    jql_time,
-    sync_jira,
-)
+from bot.sources.jira import JiraSync, SyncResult, jql_time, sync_jira
+from bot.sources.jira_client import JiraSyncError, connect
 from bot.store import Store
 from bot.store.times import from_db_time
 from tests.fakes.fake_jira import ALICE, FakeJira

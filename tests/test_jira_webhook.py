@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 
 from bot.app import create_web_app
 from bot.config import settings_from_mapping
-from bot.sources.jira import JiraSync, connect
+from bot.sources.jira import JiraSync
+from bot.sources.jira_client import connect
 from bot.sources.webhooks import verify_signature
 from bot.store import Store
 from tests.fakes.fake_jira import BOB, FakeJira

@@ -11,12 +11,11 @@ from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.reliability import (
     STATUSES,
     PipelineStats,
+    PipelineSummary,
     empty_stats,
     failure_streak,
     final_attempts,
     overall,
-    pipeline_stats,
-    summarize_pipelines,
     summarize_windows,
     trend,
 )
@@ -40,8 +39,13 @@ def run(days_ago: float, status: str, pipeline: str = "train", *, run_id: str | 
                        f"https://ci.example/{pipeline}/{rid}/{attempt}")
 
 
+def summaries(runs: list[PipelineRun], days: int = 7) -> list[PipelineSummary]:
+    return summarize_windows(runs, NOW, (days,))[days]
+
+
 def window(runs: list[PipelineRun], days: int = 7) -> dict[str, PipelineStats]:
-    return pipeline_stats(runs, ago(days), NOW)
+    """Each pipeline's final runs in the last `days` (pipelines without runs there left out)."""
+    return {s.pipeline: s.current for s in summaries(runs, days) if s.current.runs}
 
 
 # -- final attempts ---------------------------------------------------------------------------
@@ -63,7 +67,7 @@ def test_rerun_whose_second_attempt_succeeds_is_one_success_and_no_failure():
 def test_rerun_counts_in_the_window_its_final_attempt_finished_in():
     runs = [run(8, "failed", run_id="9", attempt=1), run(6, "success", run_id="9", attempt=2)]
     assert window(runs)["train"].success == 1
-    assert pipeline_stats(runs, ago(14), ago(7)) == {}
+    assert [s.pipeline for s in summaries(runs) if s.previous.runs] == []  # not in the week before
 
 
 # -- stats ---------------------------------------------------------------------------------------
@@ -135,7 +139,7 @@ def test_failure_streak_ends_when_a_rerun_succeeds():
 def test_streak_reaches_across_window_boundaries():
     runs = [run(40, "success"), run(35, "failed"), run(20, "failed"), run(10, "failed"), run(2, "failed"),
             run(1, "cancelled")]
-    [week] = summarize_pipelines(runs, NOW, 7)
+    [week] = summaries(runs)
     assert (week.current.runs, week.current.failed, week.streak) == (2, 1, 4)
 
 
@@ -152,7 +156,7 @@ def test_trend_is_the_difference_in_reliability_or_none():
 def test_summary_compares_the_window_with_the_one_before():
     runs = [run(10, "success"), run(9, "failed"), run(3, "success"), run(2, "success"), run(1, "success"),
             run(1.5, "failed")]
-    [s] = summarize_pipelines(runs, NOW, 7)
+    [s] = summaries(runs)
     assert (s.pipeline, s.source) == ("train", "github")
     assert (s.current.runs, s.current.reliability, s.previous.runs, s.previous.reliability) == (4, 0.75, 2, 0.5)
     assert s.trend == 0.25
@@ -160,14 +164,14 @@ def test_summary_compares_the_window_with_the_one_before():
 
 
 def test_summary_lists_a_pipeline_that_went_quiet_with_no_trend():
-    [s] = summarize_pipelines([run(10, "failed")], NOW, 7)
+    [s] = summaries([run(10, "failed")])
     assert (s.current.runs, s.current.reliability, s.previous.failed, s.trend, s.streak) == (0, None, 1, None, 1)
-    assert summarize_pipelines([run(20, "failed")], NOW, 7) == []
-    assert summarize_pipelines([], NOW, 7) == []
+    assert summaries([run(20, "failed")]) == []
+    assert summaries([]) == []
 
 
 def test_summary_ignores_runs_at_or_after_now():
-    [s] = summarize_pipelines([run(1, "success"), run(0, "failed"), run(-1, "failed")], NOW, 7)
+    [s] = summaries([run(1, "success"), run(0, "failed"), run(-1, "failed")])
     assert (s.current.runs, s.streak) == (1, 0)
 
 
@@ -185,7 +189,7 @@ def test_summaries_are_worst_first():
         run(2, "failed", "also-broken"), run(1, "failed", "also-broken"),
         run(2, "failed", "b-broken"), run(1, "failed", "b-broken"),
     ]
-    order = [s.pipeline for s in summarize_pipelines(runs, NOW, 7)]
+    order = [s.pipeline for s in summaries(runs)]
     assert order == ["also-broken", "b-broken", "broken", "half-a", "half-e", "half-d", "half-b", "half-c",
                      "healthy", "x", "only-cancelled"]
 
@@ -194,8 +198,8 @@ def test_summarize_windows_matches_separate_summaries():
     runs = [run(d / 3, ("success", "failed", "cancelled", "success")[d % 4]) for d in range(180)]
     runs += [run(d, "failed", "other") for d in (1, 12, 45)]
     both = summarize_windows(runs, NOW, (7, 30))
-    assert both[7] == summarize_pipelines(runs, NOW, 7)
-    assert both[30] == summarize_pipelines(runs, NOW, 30)
+    assert both[7] == summaries(runs)
+    assert both[30] == summaries(runs, 30)
     assert set(STATUSES) == {"success", "failed", "cancelled", "skipped"}
 
 

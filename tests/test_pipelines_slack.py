@@ -17,7 +17,7 @@ import pytest
 from bot.app import create_slack_app, create_web_app
 from bot.config import settings_from_mapping
 from bot.ingest.pipelines import record_pipeline_runs
-from bot.metrics.reliability import summarize_pipelines
+from bot.metrics.reliability import summarize_windows
 from bot.models import PipelineRun
 from bot.queries.pipelines import PipelineDetail, PipelineQueries
 from bot.slack.blocks import pipelines as pb
@@ -279,7 +279,7 @@ def test_500_pipelines_stay_within_block_kit_limits(fake: FakeSlack, tmp_path) -
 
 def test_detail_with_many_runs_stays_within_limits() -> None:
     many = [run("big", "api", f"r{i}-" + "9" * 80, "failed", i / 10, url=True) for i in range(500)]
-    summary = summarize_pipelines(many, NOW, 7)[0]
+    summary = summarize_windows(many, NOW, (7,))[7][0]
     blocks = pb.detail_blocks(PipelineDetail("big", "api", summary, summary, many), ZoneInfo("UTC"))
     dicts = [b.to_dict() for b in blocks]
     assert len(dicts) == 50 and all(len(t) <= 3000 for t in texts(dicts))

@@ -22,9 +22,10 @@ from bot.metrics.handoffs import HandoffRules, HandoffStats
 from bot.metrics.workcal import WorkCalendar
 from bot.models import ChangeItem, HandoffCycle, HandoffState, HandoffView, JiraIssue
 from bot.queries.handoffs import HandoffQueries, StatsReport
-from bot.slack.app import SORRY, socket_mode_handler
+from bot.slack.app import socket_mode_handler
 from bot.slack.blocks import handoffs as render
 from bot.slack.blocks import kit
+from bot.slack.errors import SORRY
 from bot.store import Store
 from tests import slack_requests
 from tests.fakes.fake_slack import FakeSlack

@@ -39,7 +39,7 @@ def check_jira(settings: Settings) -> tuple[str, str]:
     credentials); report deployment, version and the user, or why it failed."""
     if not settings.jira.configured:
         return NOT_CONFIGURED, "set JIRA_URL (and credentials) to measure handoffs"
-    from bot.sources.jira import JiraSyncError, connect
+    from bot.sources.jira_client import JiraSyncError, connect
 
     try:
         client = connect(settings, retries=0)  # a check answers now; it does not wait out outages

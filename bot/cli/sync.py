@@ -19,7 +19,8 @@ def sync() -> None:
 @click.pass_context
 def sync_jira(ctx: click.Context, since: datetime | None) -> None:
     """Sync Jira issues (incremental from the cursor, or a backfill with --since)."""
-    from bot.sources.jira import JiraSyncError, sync_jira
+    from bot.sources.jira import sync_jira
+    from bot.sources.jira_client import JiraSyncError
 
     settings = settings_of(ctx)
     if not settings.jira.configured:

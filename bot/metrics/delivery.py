@@ -72,9 +72,12 @@ def _by_time(deployments: Iterable[Deployment]) -> list[Deployment]:
     return sorted(deployments, key=lambda d: (d.finished_at, d.source, d.deployment_id))
 
 
-def _replay(deployments: Sequence[Deployment]) -> tuple[dict[_Key, Deployment], set[_Key]]:
-    """Walk each (target, environment) in time order: the deployments with `is_rollback`
-    (reported or inferred), keyed, and the keys of the deployments that were rolled back."""
+def infer_rollbacks(deployments: Sequence[Deployment]) -> tuple[list[Deployment], set[_Key]]:
+    """The deployments (same order) with `is_rollback` also set where inferred, and the keys
+    of the deployments that were rolled back. A rollback is a successful redeploy of a target
+    in an environment to a version it ran there before, other than the one running (each
+    (target, environment) walked in time order); reported flags are kept. Give the history,
+    not just a window."""
     flagged: dict[_Key, Deployment] = {}
     rolled_back: set[_Key] = set()
     running: dict[tuple[str, str], Deployment] = {}  # (target, environment) -> last success
@@ -91,15 +94,7 @@ def _replay(deployments: Sequence[Deployment]) -> tuple[dict[_Key, Deployment], 
                 rolled_back.add(_key(now))
             running[place] = d
             ran[place].add(d.version)
-    return flagged, rolled_back
-
-
-def infer_rollbacks(deployments: Sequence[Deployment]) -> list[Deployment]:
-    """The deployments (same order) with `is_rollback` also set where inferred: a successful
-    redeploy of a target in an environment to a version it ran there before, other than the
-    one running. Reported flags are kept. Give the history, not just a window."""
-    flagged, _ = _replay(deployments)
-    return [flagged[_key(d)] for d in deployments]
+    return [flagged[_key(d)] for d in deployments], rolled_back
 
 
 def link_incidents(
@@ -216,8 +211,7 @@ def _metrics(
 def _prepare(deployments: Sequence[Deployment], incidents: Sequence[Incident]
              ) -> tuple[list[Deployment], dict[tuple[str, str], Deployment], set[_Key]]:
     """Flag rollbacks, link incidents, and collect the keys of failed deployments."""
-    flagged, rolled_back = _replay(deployments)
-    ordered = [flagged[_key(d)] for d in deployments]
+    ordered, rolled_back = infer_rollbacks(deployments)
     links = link_incidents(ordered, incidents)
     return ordered, links, rolled_back | {_key(d) for d in links.values()}
 

@@ -153,13 +153,6 @@ def _streaks(finals: Sequence[PipelineRun]) -> dict[str, int]:
     return streaks
 
 
-def pipeline_stats(runs: Iterable[PipelineRun], start: datetime, end: datetime) -> dict[str, PipelineStats]:
-    """Per pipeline (keyed and ordered by name), the final runs that finished in [start, end).
-    A pipeline's `source` is that of its latest run in the window."""
-    window = _Window(*_ordered(runs), start, end)
-    return {name: window.stats(name, "") for name in sorted(window.last)}
-
-
 def overall(stats: Iterable[PipelineStats]) -> PipelineStats:
     """All pipelines pooled (pipeline and source "(all)"): sums of the counts, reliability
     over the pooled success and failed runs, and the latest run of any of them."""
@@ -224,7 +217,13 @@ def worst_first(summary: PipelineSummary) -> tuple:
 
 def summarize_windows(runs: Iterable[PipelineRun], now: datetime, windows: Sequence[int]
                       ) -> dict[int, list[PipelineSummary]]:
-    """`summarize_pipelines` for several window lengths (days), from one sort of the runs."""
+    """For each window length N (days), from one sort of the runs: each pipeline with a final
+    run in [now - N, now) or in the window before it [now - 2N, now - N), with both windows'
+    stats, the trend and the failure streak (over all the runs given that finished before
+    `now`), worst first (see `worst_first`).
+
+    A pipeline with runs only in the previous window is listed (it went quiet: current runs 0,
+    reliability None) so that silence shows."""
     finals, times = _ordered(runs, now)
     latest = dict(zip(map(_NAME, finals), finals))
     streaks = _streaks(finals)
@@ -241,13 +240,3 @@ def summarize_windows(runs: Iterable[PipelineRun], now: datetime, windows: Seque
                                         trend(current.reliability, previous.reliability), streaks[name]))
         result[days] = sorted(rows, key=worst_first)
     return result
-
-
-def summarize_pipelines(runs: Iterable[PipelineRun], now: datetime, window_days: int) -> list[PipelineSummary]:
-    """Each pipeline with a final run in [now - N, now) or in the window before it
-    [now - 2N, now - N): both windows' stats, the trend and the failure streak (over all the
-    runs given that finished before `now`), worst first (see `worst_first`).
-
-    A pipeline with runs only in the previous window is listed (it went quiet: current runs 0,
-    reliability None) so that silence shows."""
-    return summarize_windows(runs, now, (window_days,))[window_days]

@@ -17,7 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.config import ConfigError, Settings
 from bot.slack.context import SlackContext
-from bot.slack.errors import SORRY, on_error, slack_auth_hint, slack_unreachable  # noqa: F401 (SORRY re-exported)
+from bot.slack.errors import on_error, slack_auth_hint, slack_unreachable
 from bot.slack.listeners import register_all
 from bot.slack.load import BoundedListenerExecutor, shed_when_full
 from bot.web.priority import IngestActivity

@@ -100,21 +100,9 @@ class DigestStore(StoreBase):
                 [*params, channel, digest, period, token],
             )
 
-    def digest_delivery(self, channel: str, digest: str, period: str) -> dict | None:
-        rows = list(self.db.query(
-            "SELECT * FROM digest_deliveries WHERE channel = ? AND digest = ? AND period = ?", [channel, digest, period]))
-        return rows[0] if rows else None
-
     def latest_digest_delivery(self, channel: str, digest: str) -> dict | None:
         """The ledger row of the latest week of one digest (ISO week labels sort in time order)."""
         rows = list(self.db.query(
             "SELECT * FROM digest_deliveries WHERE channel = ? AND digest = ? ORDER BY period DESC LIMIT 1",
             [channel, digest]))
         return rows[0] if rows else None
-
-    def digest_deliveries(self, channel: str | None = None, limit: int = 20) -> list[dict]:
-        """Latest ledger rows first (for `digest --status` and tests)."""
-        sql, params = "SELECT * FROM digest_deliveries", []
-        if channel:
-            sql, params = sql + " WHERE channel = ?", [channel]
-        return list(self.db.query(sql + " ORDER BY first_claimed_at DESC LIMIT ?", [*params, limit]))

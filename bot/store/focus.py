@@ -160,13 +160,6 @@ class FocusStore(StoreBase):
         rows = self.db.conn.execute(sql + " ORDER BY slack_user_id, day", params)
         return [FocusDay(r[0], date.fromisoformat(r[1]), *r[2:]) for r in rows]
 
-    def focus_people(self) -> list[str]:
-        """Everyone with a key or rollups."""
-        rows = self.db.conn.execute(
-            "SELECT slack_user_id FROM api_keys UNION SELECT DISTINCT slack_user_id FROM focus_days ORDER BY 1"
-        )
-        return [r[0] for r in rows]
-
     # -- Slack profiles (timezone cache) -----------------------------------------------------
 
     def save_profile(self, slack_user_id: str, name: str | None, tz: str | None, at: datetime) -> None:
