@@ -33,8 +33,8 @@ import httpx  # noqa: E402
 
 from benchmarks.build_db import DEFAULT_PATH, build  # noqa: E402
 from benchmarks.timing import percentile  # noqa: E402
-from tests.live import free_port, wait_until_up  # noqa: E402
-from tests.slack_requests import signed_headers, slash_form  # noqa: E402
+from tests.support.live import free_port, wait_until_up  # noqa: E402
+from tests.support.slack_requests import signed_headers, slash_form  # noqa: E402
 
 DURATION = float(os.environ.get("BENCH_DURATION", "15"))
 SLASH = int(os.environ.get("BENCH_SLASH", "4"))

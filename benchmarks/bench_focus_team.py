@@ -27,7 +27,7 @@ from bot.config import settings_from_mapping  # noqa: E402
 from bot.models import FocusDay  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.fakes.fake_slack import FakeSlack  # noqa: E402
-from tests.live import serve  # noqa: E402
+from tests.support.live import serve  # noqa: E402
 
 TOKEN, SECRET = "xoxb-bench", "bench-signing-secret"
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))

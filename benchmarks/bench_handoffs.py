@@ -22,7 +22,7 @@ from benchmarks.timing import latency_line, measure_slash  # noqa: E402
 from bot.app import build_server  # noqa: E402
 from bot.config import settings_from_mapping  # noqa: E402
 from tests.fakes.fake_slack import FakeSlack  # noqa: E402
-from tests.live import serve  # noqa: E402
+from tests.support.live import serve  # noqa: E402
 
 TOKEN, SECRET = "xoxb-bench", "bench-signing-secret"
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))

@@ -114,7 +114,7 @@ def over_http(db: str, warm_up: list[list[Heartbeat]], cases: Posts) -> dict[str
 
     from benchmarks.bench_heartbeats import run_server
     from bot.ingest.keys import issue_key
-    from tests.live import free_port, wait_until_up
+    from tests.support.live import free_port, wait_until_up
 
     store = Store(db)
     users = {hbs[0].slack_user_id for posts in [warm_up, *cases.values()] for hbs in posts}

@@ -35,7 +35,7 @@ from benchmarks.timing import percentile  # noqa: E402
 from bot.config import settings_from_mapping  # noqa: E402
 from bot.ingest.keys import issue_key  # noqa: E402
 from bot.store import Store  # noqa: E402
-from tests.live import free_port, wait_until_up  # noqa: E402
+from tests.support.live import free_port, wait_until_up  # noqa: E402
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 POSTS = int(os.environ.get("BENCH_POSTS", "200"))

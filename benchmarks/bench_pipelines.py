@@ -41,7 +41,7 @@ from bot.ingest.pipelines import record_pipeline_runs
 from bot.models import PipelineRun  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.fakes.fake_slack import FakeSlack  # noqa: E402
-from tests.live import free_port, serve  # noqa: E402
+from tests.support.live import free_port, serve  # noqa: E402
 
 TOKEN, SECRET, HOOK_SECRET = "xoxb-bench", "bench-signing-secret", "bench-github-secret"
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))

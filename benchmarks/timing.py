@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from tests.slack_requests import signed_headers, slash_form
+from tests.support.slack_requests import signed_headers, slash_form
 
 
 def percentile(values: list[float], q: float) -> float:

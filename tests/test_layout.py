@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-BOT = Path(__file__).resolve().parents[1] / "bot"
+from tests.support import ROOT
+
+BOT = ROOT / "bot"
 GROUND = {"config", "clock", "models", "formatting", "logs"}  # import nothing of bot but each other
 MAX_LOOSE_MODULES = 8  # at the top of bot/, __main__ included
 MAX_LINES = 500

@@ -24,10 +24,10 @@ import httpx
 import pytest
 
 from bot.logs import REDACTED, SafeFormatter, one_line, redact, register_secrets
-from tests import slack_requests
 from tests.fakes.fake_jira import FakeJira
 from tests.fakes.fake_slack import FakeSlack
-from tests.live import free_port, wait_until_up
+from tests.support import slack_requests
+from tests.support.live import free_port, wait_until_up
 
 
 def record(msg: str, *args, exc_info=None) -> logging.LogRecord:

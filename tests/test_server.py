@@ -18,10 +18,10 @@ from bot.cli import cli
 from bot.config import settings_from_mapping
 from bot.jobs import Services, run_job
 from bot.store import Store
-from tests import slack_requests
 from tests.fakes.fake_jira import ALICE, FakeJira
 from tests.fakes.fake_slack import FakeSlack
-from tests.live import serve
+from tests.support import slack_requests
+from tests.support.live import serve
 
 TOKEN, SECRET = "xoxb-test-token", "signing-secret-for-tests"
 CREATED = datetime.now(timezone.utc) - timedelta(days=3)

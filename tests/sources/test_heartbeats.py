@@ -20,7 +20,7 @@ from bot.cli.keys import keys
 from bot.ingest.keys import issue_key, revoke_keys
 from bot.sources.heartbeats import BULK_PATHS, SINGLE_PATHS
 from bot.store import Store
-from tests.heartbeat_support import (  # noqa: F401 (store, client, key are fixtures)
+from tests.support.heartbeats import (  # noqa: F401 (store, client, key are fixtures)
     ADA,
     BOB,
     BULK,
@@ -39,7 +39,7 @@ from tests.heartbeat_support import (  # noqa: F401 (store, client, key are fixt
     store,
     stored,
 )
-from tests.live import serve
+from tests.support.live import serve
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 

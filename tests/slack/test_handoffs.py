@@ -27,9 +27,9 @@ from bot.slack.blocks import handoffs as render
 from bot.slack.blocks import kit
 from bot.slack.errors import SORRY
 from bot.store import Store
-from tests import slack_requests
 from tests.fakes.fake_slack import FakeSlack
-from tests.live import serve
+from tests.support import slack_requests
+from tests.support.live import serve
 
 UTC = timezone.utc
 NOW = datetime(2025, 6, 13, 15, 0, tzinfo=UTC)  # a Friday

@@ -13,7 +13,7 @@ from bot.config import settings_from_mapping
 from bot.ingest.focus import prune_heartbeats_job, rebuild_rollups, record_heartbeats
 from bot.models import Heartbeat
 from bot.store import Store
-from tests.heartbeat_support import (  # noqa: F401 (store, client, key are fixtures)
+from tests.support.heartbeats import (  # noqa: F401 (store, client, key are fixtures)
     ADA,
     BOB,
     BULK,

@@ -9,7 +9,6 @@ import hmac
 import json
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -19,12 +18,12 @@ from bot.app import create_web_app
 from bot.config import settings_from_mapping
 from bot.sources import github
 from bot.store import Store
+from tests.support import FIXTURES
 
 UTC = timezone.utc
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
 SECRET = "whsec-github-test-secret"
 TOKEN = "glwt-gitlab-test-token"
-FIXTURES = Path(__file__).parent / "fixtures"
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 

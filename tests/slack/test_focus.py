@@ -27,10 +27,10 @@ from bot.slack.blocks import focus as fb
 from bot.slack.blocks.kit import to_dicts
 from bot.slack.listeners.focus import focus_reply
 from bot.store import Store
-from tests import slack_requests
 from tests.fakes.fake_slack import FakeSlack
-from tests.heartbeat_support import BULK, basic, beat
-from tests.live import serve
+from tests.support import slack_requests
+from tests.support.heartbeats import BULK, basic, beat
+from tests.support.live import serve
 
 UTC = timezone.utc
 NOW = datetime(2025, 6, 13, 15, 0, tzinfo=UTC)  # Friday; the window is Fri 6 and Mon 9 - Thu 12 June

@@ -5,7 +5,6 @@ the bot calls."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import yaml
 
@@ -13,11 +12,10 @@ from bot.app import create_slack_app, create_web_app
 from bot.config import settings_from_mapping
 from bot.slack.listeners import slash_commands
 from bot.store import Store
-from tests import slack_requests
 from tests.fakes.fake_slack import FakeSlack
-from tests.live import serve
+from tests.support import ROOT, slack_requests
+from tests.support.live import serve
 
-ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
 
 # The bot-token scope each Web API method needs (https://api.slack.com/methods/<method>).

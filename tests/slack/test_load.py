@@ -17,9 +17,9 @@ from bot.slack import http as slack_http
 from bot.slack.load import BUSY, BoundedListenerExecutor
 from bot.store import Store
 from bot.web.priority import CountIngest, IngestActivity
-from tests import slack_requests
 from tests.fakes.fake_slack import FakeSlack
-from tests.live import serve
+from tests.support import slack_requests
+from tests.support.live import serve
 
 TOKEN, SECRET = "xoxb-load-token", "load-signing-secret-0123"
 

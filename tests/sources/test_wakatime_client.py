@@ -28,7 +28,7 @@ from bot.config import settings_from_mapping
 from bot.ingest.keys import issue_key, revoke_keys
 from bot.models import Heartbeat
 from bot.store import Store
-from tests.live import serve
+from tests.support.live import serve
 
 WAKATIME = "wakatime==13.1.0"
 ADA = "U0ADA0001"

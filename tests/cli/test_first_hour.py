@@ -15,8 +15,8 @@ from bot.cli import cli
 from bot.config import reader as config_module
 from bot.config import settings_from_mapping
 from tests.fakes.fake_slack import FakeSlack
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "bridge.example.toml"
 ENV_NAMES = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "SLACK_APP_TOKEN", "JIRA_URL", "JIRA_EMAIL",
              "JIRA_API_TOKEN", "JIRA_PAT", "BRIDGE_CONFIG", "BRIDGE_DB", "AIRFLOW_TOKEN")

@@ -29,7 +29,8 @@ from bot.slack.blocks.charts import chart_series
 from bot.slack.blocks.digest import digest_text
 from bot.slack.blocks.kit import to_dicts
 from bot.store import Store
-from tests.digest_support import (  # noqa: F401 (seeded is a fixture)
+from tests.fakes.fake_slack import FakeSlack
+from tests.support.digests import (  # noqa: F401 (seeded is a fixture)
     CHANNEL,
     DEPLOYMENTS,
     EDGE,
@@ -55,7 +56,6 @@ from tests.digest_support import (  # noqa: F401 (seeded is a fixture)
     texts,
     workdays,
 )
-from tests.fakes.fake_slack import FakeSlack
 
 # -- the figures -----------------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,14 +16,14 @@ from fastapi.testclient import TestClient
 from bot.app import create_web_app
 from bot.config import settings_from_mapping
 from bot.store import Store
-from tests.live import serve
+from tests.support import FIXTURES
+from tests.support.live import serve
 
 UTC = timezone.utc
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
 TOKEN = "rb-api-token-0123456789"
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-FIXTURES = Path(__file__).parent / "fixtures"
 
 RUN = {"pipeline": "ml/ranker: train", "run_id": 4711, "status": "failed", "started_at": "2026-03-04T16:31:07+02:00",
        "finished_at": "2026-03-04T17:02:11+02:00", "url": "https://ci.example.com/runs/4711",

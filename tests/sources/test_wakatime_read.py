@@ -37,7 +37,7 @@ from bot.sources.wakatime_read import (
     wakatime_base,
 )
 from bot.store import Store
-from tests.heartbeat_support import (  # noqa: F401 (store, client, key are fixtures)
+from tests.support.heartbeats import (  # noqa: F401 (store, client, key are fixtures)
     ADA,
     BOB,
     NOW,

@@ -17,7 +17,7 @@ from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.workcal import WorkCalendar
 from bot.slack.blocks.digest import blocks_as_text, digest_text
 from bot.store import Store
-from tests.digest_support import (  # noqa: F401 (seeded is a fixture)
+from tests.support.digests import (  # noqa: F401 (seeded is a fixture)
     CHANNEL,
     EDGE,
     LABEL,

@@ -27,9 +27,9 @@ from bot.config import settings_from_mapping
 from bot.ingest.keys import issue_key
 from bot.store import Store
 from bot.web import limits as web_limits
-from tests import slack_requests
 from tests.fakes.fake_slack import FakeSlack
-from tests.live import serve
+from tests.support import slack_requests
+from tests.support.live import serve
 
 UTC = timezone.utc
 TOKEN, SIGNING = "xoxb-hardening-token", "hardening-signing-secret-0123"

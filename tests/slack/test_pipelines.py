@@ -22,9 +22,9 @@ from bot.models import PipelineRun
 from bot.queries.pipelines import PipelineDetail, PipelineQueries
 from bot.slack.blocks import pipelines as pb
 from bot.store import Store
-from tests import slack_requests
 from tests.fakes.fake_slack import FakeSlack
-from tests.live import serve
+from tests.support import slack_requests
+from tests.support.live import serve
 
 UTC = timezone.utc
 NOW = datetime(2025, 6, 13, 15, 0, tzinfo=UTC)  # a Friday
