@@ -42,7 +42,7 @@ import statistics
 import sys
 import time
 from contextlib import ExitStack
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest import mock
 from zoneinfo import ZoneInfo
@@ -66,7 +66,7 @@ TIMEZONE = "Europe/Berlin"
 # The digests' scheduled time (the default "mon 09:00"), the Monday after 2025-W46. Every source's
 # data ends here, as it does when the scheduler computes the digests: the generators of
 # bench_pipelines and bench_focus_team end at their NOW, moved from the Friday after to this.
-NOW = datetime(2025, 11, 17, 9, 0, tzinfo=ZoneInfo(TIMEZONE)).astimezone(timezone.utc)
+NOW = datetime(2025, 11, 17, 9, 0, tzinfo=ZoneInfo(TIMEZONE)).astimezone(UTC)
 DB = Path(os.environ.get("BENCH_DIGEST_DB", "/tmp/research-bridge-bench-digest.db"))
 ISSUES, ITEMS_PER_ISSUE, YEARS = 50_000, 20, 1.0
 FOCUS_DAYS = 365

@@ -15,7 +15,7 @@ import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -32,7 +32,7 @@ from tests.support.live import serve  # noqa: E402
 TOKEN, SECRET = "xoxb-bench", "bench-signing-secret"
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
 PEOPLE, DAYS = 1000, 90
-NOW = datetime(2025, 11, 21, 15, 0, tzinfo=timezone.utc)  # a Friday
+NOW = datetime(2025, 11, 21, 15, 0, tzinfo=UTC)  # a Friday
 LEAD = "U0BENCH"
 MEMBERS = [f"U{n:07d}" for n in range(PEOPLE)]
 TEAMS = [{"name": "org", "members": MEMBERS}] + [

@@ -23,7 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -42,7 +42,7 @@ BATCH, STEP, DAYS = 25, 4.0, 10
 PATH = "/api/v1/users/current/heartbeats.bulk"
 UA = "wakatime/13.1.0 (Linux-6.1-x86_64) Python3.9.18 vscode/1.85.0 vscode-wakatime/24.0.0"
 SETTINGS = settings_from_mapping({"timezone": "UTC", "streams": {"research": ["research-*"]}}, {})
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 DAY = (NOW - timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0).timestamp()  # yesterday 06:00
 
 

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -109,7 +109,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-heartbeats-"))
     db = str(workdir / "bridge.db")
     store = Store(db)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     people = [(f"U{n:08d}", issue_key(store, f"U{n:08d}", now)) for n in range(PEOPLE)]
     store.close()
     port = free_port()

@@ -15,7 +15,7 @@ import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -28,7 +28,7 @@ from tests.fakes.fake_jira import FakeJira  # noqa: E402
 
 ISSUES = int(os.environ.get("BENCH_ISSUES", "3000"))
 INLINE, PAGE = 100, 100
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 def populate(fake: FakeJira, rng: random.Random) -> int:

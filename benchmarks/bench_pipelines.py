@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -48,7 +48,7 @@ REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 POSTS = int(os.environ.get("BENCH_POSTS", "250"))
 PIPELINES, DAYS, PER_DAY = 500, 365, 4
-NOW = datetime(2025, 11, 21, 15, 0, tzinfo=timezone.utc)  # a Friday
+NOW = datetime(2025, 11, 21, 15, 0, tzinfo=UTC)  # a Friday
 DB = Path(os.environ.get("BENCH_PIPELINES_DB", "/tmp/research-bridge-bench-pipelines.db"))
 SOURCES = ("github", "gitlab", "airflow", "api")
 FIXTURE = Path(__file__).resolve().parents[1] / "tests/fixtures/github/workflow_run.completed.success.json"

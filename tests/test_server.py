@@ -7,7 +7,7 @@ the fake Slack over HTTP.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -24,7 +24,7 @@ from tests.support import slack_requests
 from tests.support.live import serve
 
 TOKEN, SECRET = "xoxb-test-token", "signing-secret-for-tests"
-CREATED = datetime.now(timezone.utc) - timedelta(days=3)
+CREATED = datetime.now(UTC) - timedelta(days=3)
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def test_serve_sends_a_digest_missed_while_it_was_down_once(jira, slack, tmp_pat
     of the `digests` job posts last week's digest; a restart does not post it again."""
     config = {"jira": {"jql": "project = RES"}, "digest": [{"channel": "C0LEADS", "schedule": "mon 09:00"}]}
     settings = settings_from_mapping(config, environ(jira, slack, tmp_path / "b.db"))
-    monday = datetime(2026, 11, 23, 11, 0, tzinfo=timezone.utc)
+    monday = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
     for _ in range(2):  # start, stop, start again
         server = build_server(settings, Store(settings.db_path), clock=lambda: monday)
         assert {"digest:C0LEADS", "digests"} <= {j.id for j in server.scheduler.get_jobs()}

@@ -3,7 +3,7 @@
 import csv
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -22,7 +22,7 @@ def env(tmp_path, monkeypatch):
     db = tmp_path / "bridge.db"
     monkeypatch.setenv("BRIDGE_DB", str(db))
     monkeypatch.chdir(tmp_path)
-    build_demo_org(Store(db), datetime.now(timezone.utc), issues=120)
+    build_demo_org(Store(db), datetime.now(UTC), issues=120)
     return tmp_path
 
 

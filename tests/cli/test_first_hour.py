@@ -273,14 +273,14 @@ def test_a_job_that_needs_slack_says_it_cannot_reach_it(here, monkeypatch):
 def test_the_model_rollback_rate_counts_only_model_targets(here):
     """The demo deploys services and models (`*-model`, [delivery] model_targets in demo.toml):
     the model rollback rate is over the models' production deployments only."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from bot.demo import demo_settings
     from bot.demo.pipelines import build_demo_pipelines
     from bot.queries.pipelines import PipelineQueries
     from bot.store import Store
 
-    store, now = Store(here / "b.db"), datetime.now(timezone.utc)
+    store, now = Store(here / "b.db"), datetime.now(UTC)
     build_demo_pipelines(store, now)
     settings = demo_settings()
     assert settings.delivery.model_targets == ("*-model",)

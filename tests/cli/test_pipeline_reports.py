@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -82,7 +82,7 @@ def env(tmp_path, monkeypatch):
     db = tmp_path / "bridge.db"
     monkeypatch.setenv("BRIDGE_DB", str(db))
     monkeypatch.chdir(tmp_path)
-    seed(Store(db), datetime.now(timezone.utc))
+    seed(Store(db), datetime.now(UTC))
     return tmp_path
 
 
@@ -184,7 +184,7 @@ def test_delivery_csv_and_table(env) -> None:
 
 
 def test_demo_history_and_terminal_views(tmp_path) -> None:
-    store, now = Store(tmp_path / "demo.db"), datetime.now(timezone.utc)
+    store, now = Store(tmp_path / "demo.db"), datetime.now(UTC)
     runs, deployments, incidents = build_demo_pipelines(store, now)
     assert runs > 3000 and deployments > 150 and incidents >= 5
     assert build_demo_pipelines(store, now) == (runs, deployments, incidents)  # same seed, same history
@@ -211,7 +211,7 @@ def test_report_pipelines_and_slash_pipelines_read_the_same_figures(env) -> None
     Slack answer never disagree: per pipeline, runs, outcomes, reliability, trend and streak."""
     from bot.config import settings_from_mapping
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     overview = PipelineQueries(Store(env / "bridge.db"), settings_from_mapping({}, {})).overview(now)
     for window, shown in (("7d", overview.week), ("30d", overview.month)):
         exported = json.loads(run("report", "pipelines", "--window", window, "--format", "json"))

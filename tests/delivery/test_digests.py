@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
@@ -39,7 +39,6 @@ from bot.slack.app import digest_client
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
 
-UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
 TOKEN, SECRET = "xoxb-digest", "digest-signing-secret"
 CHANNEL = "C0DIGEST"
@@ -92,11 +91,6 @@ def no_sleep(seconds: float) -> None:
 def fake() -> Iterator[FakeSlack]:
     with FakeSlack(tokens=(TOKEN,)) as fake:
         yield fake
-
-
-@pytest.fixture(autouse=True)
-def _fresh(fake: FakeSlack) -> None:
-    fake.reset()
 
 
 @pytest.fixture

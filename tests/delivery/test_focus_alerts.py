@@ -6,7 +6,7 @@ through the same client factory the scheduler uses.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Iterator
 
 import pytest
@@ -19,7 +19,6 @@ from bot.slack.app import web_client
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
 
-UTC = timezone.utc
 TOKEN, SECRET = "xoxb-alerts", "alerts-signing-secret"
 H = 3600
 FOCUS = {"researchers": ["U0ANA", "U0NODATA"], "researcher_groups": ["ml-research"], "leads": ["U0LEAD"]}
@@ -72,16 +71,6 @@ def fake() -> Iterator[FakeSlack]:
         fake.add_usergroup("S0RES", "ml-research", ["U0BEN", "U0ANA"])
         fake.add_usergroup("S0ENG", "platform", ["U0ENG"])
         yield fake
-
-
-@pytest.fixture(autouse=True)
-def _fresh_calls(fake: FakeSlack) -> None:
-    fake.reset()
-
-
-@pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(tmp_path / "bridge.db")
 
 
 def test_one_alert_per_iso_week_even_when_the_job_runs_daily(fake: FakeSlack, store: Store) -> None:

@@ -25,13 +25,12 @@ import itertools
 import json
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.fakes.loopback import Fault, LoopbackServer, PathFaults
 
-UTC = timezone.utc
 V1_FIELDS = {"order_by", "page_offset", "page_limit", "dag_ids", "states", "execution_date_gte",
              "execution_date_lte", "start_date_gte", "start_date_lte", "end_date_gte", "end_date_lte"}
 V2_FIELDS = {"order_by", "page_offset", "page_limit", "dag_ids", "states"} | {

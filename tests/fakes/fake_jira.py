@@ -29,7 +29,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -37,7 +37,6 @@ from zoneinfo import ZoneInfo
 
 from tests.fakes.loopback import Fault, LoopbackServer, PathFaults
 
-UTC = timezone.utc
 _UPDATED_GE = re.compile(r'updated\s*>=\s*"(\d{4})[/-](\d{2})[/-](\d{2})(?: (\d{2}):(\d{2}))?"', re.I)
 _ISSUE_PATH = re.compile(r"^/rest/api/(?:2|3|latest)/issue/([^/]+)(/changelog)?$")
 

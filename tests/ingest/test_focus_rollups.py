@@ -5,7 +5,7 @@ reads only the heartbeats near it; the prune job keeps them."""
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -13,14 +13,13 @@ from bot.config import settings_from_mapping
 from bot.ingest.focus import prune_heartbeats_job, rebuild_rollups, record_heartbeats
 from bot.models import Heartbeat
 from bot.store import Store
-from tests.support.heartbeats import (  # noqa: F401 (store, client, key are fixtures)
+from tests.support.heartbeats import (  # noqa: F401 (client and key are fixtures)
     ADA,
     BOB,
     BULK,
     NOW,
     SINGLE,
     UA,
-    UTC,
     T,
     basic,
     beat,
@@ -29,7 +28,6 @@ from tests.support.heartbeats import (  # noqa: F401 (store, client, key are fix
     key,
     make_settings,
     post,
-    store,
     stored,
 )
 

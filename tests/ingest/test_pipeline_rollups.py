@@ -4,7 +4,7 @@ every raw run (the pure `summarize_windows`), and the rollups follow re-runs and
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,6 @@ from bot.models import PipelineRun
 from bot.queries.pipelines import PipelineQueries
 from bot.store import Store
 
-UTC = timezone.utc
 NOW = datetime(2026, 3, 10, 14, 37, 12, tzinfo=UTC)
 STATUSES = ("success", "success", "success", "failed", "failed", "cancelled", "skipped")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +20,6 @@ from bot.models import Deployment, Incident, PipelineRun
 from bot.queries.pipelines import PipelineQueries
 from bot.store import Store
 
-UTC = timezone.utc
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 START = NOW - timedelta(days=30)
 H = 3600.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,6 @@ from bot.metrics.focus import (
 )
 from bot.models import FocusDay, Heartbeat
 
-UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
 LA = ZoneInfo("America/Los_Angeles")
 M, H = 60.0, 3600.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,7 +28,6 @@ from bot.metrics.handoffs import (
 from bot.metrics.workcal import WorkCalendar
 from bot.models import ChangeItem, HandoffCycle, HandoffState, HandoffView, JiraIssue
 
-UTC = timezone.utc
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)  # a Monday
 H = 3600.0
 LABEL = "research-handoff"

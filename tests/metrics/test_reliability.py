@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -23,7 +23,6 @@ from bot.models import PipelineRun
 from bot.queries.pipelines import PipelineQueries
 from bot.store import Store
 
-UTC = timezone.utc
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 _ids = iter(range(1, 1_000_000))
 

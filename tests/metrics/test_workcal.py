@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +11,6 @@ import pytest
 from bot.config import Settings
 from bot.metrics.workcal import WorkCalendar
 
-UTC = timezone.utc
 H = 3600.0
 WEEK = range(5)
 

@@ -10,7 +10,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Iterator
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -32,7 +32,6 @@ from tests.support import slack_requests
 from tests.support.heartbeats import BULK, basic, beat
 from tests.support.live import serve
 
-UTC = timezone.utc
 NOW = datetime(2025, 6, 13, 15, 0, tzinfo=UTC)  # Friday; the window is Fri 6 and Mon 9 - Thu 12 June
 SECRET = "focus-signing-secret-1234567890ab"
 TOKEN = "xoxb-focus-token"
@@ -111,11 +110,6 @@ def bridge(fake: FakeSlack, tmp_path_factory) -> Iterator[Bridge]:
     web = create_web_app(settings, store, slack_app=create_slack_app(settings, store, clock=clock), clock=clock)
     with serve(web) as url:
         yield Bridge(url, fake, store, settings, now)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_calls(fake: FakeSlack) -> None:
-    fake.reset()
 
 
 def signed_post(url: str, body: str, *, secret: str = SECRET, age: int = 0) -> httpx.Response:

@@ -8,7 +8,7 @@ import logging
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Callable, Iterator
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,6 @@ from tests.fakes.fake_slack import FakeSlack
 from tests.support import slack_requests
 from tests.support.live import serve
 
-UTC = timezone.utc
 NOW = datetime(2025, 6, 13, 15, 0, tzinfo=UTC)  # a Friday
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-test-token"
@@ -137,11 +136,6 @@ def fake() -> Iterator[FakeSlack]:
 def bridge(fake: FakeSlack, tmp_path_factory) -> Iterator[Bridge]:
     with bridge_with(fake, tmp_path_factory.mktemp("org") / "bridge.db", seed_org) as b:
         yield b
-
-
-@pytest.fixture(autouse=True)
-def _fresh_calls(fake: FakeSlack) -> None:
-    fake.reset()
 
 
 # -- signed requests ---------------------------------------------------------------------------

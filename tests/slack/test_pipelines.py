@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Callable, Iterator
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,6 @@ from tests.fakes.fake_slack import FakeSlack
 from tests.support import slack_requests
 from tests.support.live import serve
 
-UTC = timezone.utc
 NOW = datetime(2025, 6, 13, 15, 0, tzinfo=UTC)  # a Friday
 SECRET = "pipelines-signing-secret-0123456789"
 TOKEN = "xoxb-pipelines-token"
@@ -113,11 +112,6 @@ def fake() -> Iterator[FakeSlack]:
 def bridge(fake: FakeSlack, tmp_path_factory) -> Iterator[Bridge]:
     with bridge_with(fake, tmp_path_factory.mktemp("pipelines") / "bridge.db", seed) as b:
         yield b
-
-
-@pytest.fixture(autouse=True)
-def _fresh_calls(fake: FakeSlack) -> None:
-    fake.reset()
 
 
 def signed_post(url: str, body: str, *, secret: str = SECRET, age: int = 0) -> httpx.Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,15 +15,9 @@ from bot.store import Store
 from bot.store.times import from_db_time
 from tests.fakes.fake_airflow import FakeAirflow
 
-UTC = timezone.utc
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 EPOCH = NOW - timedelta(days=365)
-
-
-@pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(tmp_path / "t.db")
 
 
 @pytest.fixture
@@ -252,7 +246,7 @@ def test_malformed_run_is_skipped_not_fatal(v2, store, caplog):
 
 def test_runs_with_implausible_times_are_skipped_and_never_become_the_cursor(v2, store, caplog):
     add_finished(v2, 2)
-    v2.runs[0].end_date = datetime(9999, 12, 31, 23, 59, tzinfo=timezone.utc)
+    v2.runs[0].end_date = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
     v2.runs[1].start_date = v2.runs[1].end_date + timedelta(hours=1)  # started after it ended
     add_finished(v2, 1, start=T0 + timedelta(hours=3))
     result = syncer(v2, store, token=True).run()

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
@@ -20,7 +20,6 @@ from bot.sources import github
 from bot.store import Store
 from tests.support import FIXTURES
 
-UTC = timezone.utc
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
 SECRET = "whsec-github-test-secret"
 TOKEN = "glwt-gitlab-test-token"
@@ -33,11 +32,6 @@ def fixture(name: str) -> dict:
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
-
-
-@pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(tmp_path / "t.db")
 
 
 def make_client(store: Store, *, secret: str | None = SECRET, token: str | None = TOKEN) -> TestClient:

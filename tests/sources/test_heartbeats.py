@@ -20,14 +20,13 @@ from bot.cli.keys import keys
 from bot.ingest.keys import issue_key, revoke_keys
 from bot.sources.heartbeats import BULK_PATHS, SINGLE_PATHS
 from bot.store import Store
-from tests.support.heartbeats import (  # noqa: F401 (store, client, key are fixtures)
+from tests.support.heartbeats import (  # noqa: F401 (client and key are fixtures)
     ADA,
     BOB,
     BULK,
     NOW,
     SINGLE,
     UA,
-    UTC,
     T,
     basic,
     beat,
@@ -36,7 +35,6 @@ from tests.support.heartbeats import (  # noqa: F401 (store, client, key are fix
     key,
     make_settings,
     post,
-    store,
     stored,
 )
 from tests.support.live import serve

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -19,7 +19,6 @@ from bot.store import Store
 from tests.support import FIXTURES
 from tests.support.live import serve
 
-UTC = timezone.utc
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
 TOKEN = "rb-api-token-0123456789"
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
@@ -36,11 +35,6 @@ INCIDENT = {"incident_id": "INC-42", "title": "Ranker returns stale results", "s
 def make_app(store: Store, token: str | None = TOKEN, **env: str):
     environ = {**({"BRIDGE_API_TOKEN": token} if token else {}), **env}
     return create_web_app(settings_from_mapping({}, environ), store, clock=lambda: NOW)
-
-
-@pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(tmp_path / "t.db")
 
 
 @pytest.fixture

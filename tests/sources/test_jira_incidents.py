@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,7 +20,6 @@ from bot.sources.jira_client import connect
 from bot.store import Store
 from tests.fakes.fake_jira import FakeJira
 
-UTC = timezone.utc
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 NOW = datetime(2026, 1, 9, 12, 0, tzinfo=UTC)
 EPOCH = T0 - timedelta(days=30)
@@ -30,11 +29,6 @@ EPOCH = T0 - timedelta(days=30)
 def fake():
     with FakeJira("Cloud", inline_changelog_max=5) as f:
         yield f
-
-
-@pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(tmp_path / "t.db")
 
 
 def settings_for(fake: FakeJira, types: list[str] | None = None):

@@ -8,7 +8,7 @@ import json
 import logging
 import sqlite3
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,7 +21,6 @@ from bot.sources.webhooks import verify_signature
 from bot.store import Store
 from tests.fakes.fake_jira import BOB, FakeJira
 
-UTC = timezone.utc
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 NOW = datetime(2026, 1, 9, 12, 0, tzinfo=UTC)
 SECRET = "whsec-jira-test-secret"
@@ -36,11 +35,6 @@ def sign(body: bytes, secret: str = SECRET) -> str:
 def fake():
     with FakeJira("Cloud", inline_changelog_max=5) as f:
         yield f
-
-
-@pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(tmp_path / "t.db")
 
 
 def make_client(fake: FakeJira, store: Store, secret: str | None = SECRET) -> TestClient:

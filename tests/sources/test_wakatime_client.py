@@ -17,7 +17,7 @@ import socket
 import sqlite3
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -158,7 +158,7 @@ def test_the_legacy_wakatime_client_reports_through_wakatime_cfg(wakatime_bin, s
     assert hb.language == "Python"
     assert "wakatime/13.1.0" in hb.editor and "vscode-wakatime/4.0.0" in hb.editor
     assert hb.machine == socket.gethostname()
-    day = datetime.fromtimestamp(at, timezone.utc).date()  # a lone heartbeat: a day with data, 0 s
+    day = datetime.fromtimestamp(at, UTC).date()  # a lone heartbeat: a day with data, 0 s
     assert [(r.focus_seconds, r.active_seconds) for r in store.focus_days(day, day, [ADA])] == [(0.0, 0.0)]
 
 

@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import tempfile
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -37,11 +37,10 @@ from bot.sources.wakatime_read import (
     wakatime_base,
 )
 from bot.store import Store
-from tests.support.heartbeats import (  # noqa: F401 (store, client, key are fixtures)
+from tests.support.heartbeats import (  # noqa: F401 (client and key are fixtures)
     ADA,
     BOB,
     NOW,
-    UTC,
     T,
     basic,
     beat,
@@ -50,7 +49,6 @@ from tests.support.heartbeats import (  # noqa: F401 (store, client, key are fix
     key,
     make_settings,
     post,
-    store,
 )
 
 TODAY = NOW.date()

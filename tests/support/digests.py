@@ -5,7 +5,7 @@ helpers that render a digest and read its text back."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,7 +35,6 @@ from bot.models import (
 from bot.slack.blocks.digest import digest_blocks
 from bot.store import Store
 
-UTC = timezone.utc
 TZ = ZoneInfo("Europe/Berlin")
 H = 3600.0
 EDGE = timedelta(microseconds=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +16,6 @@ from bot.ingest.keys import issue_key
 from bot.models import Heartbeat
 from bot.store import Store
 
-UTC = timezone.utc
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)  # a Wednesday
 T = NOW.timestamp()
 ADA = "U0ADA0001"
@@ -28,11 +27,6 @@ UA = "wakatime/13.1.0 (Linux-6.1-x86_64) Python3.9.18.final.0 vscode/1.85.0 vsco
 
 def make_settings():
     return settings_from_mapping({"timezone": "UTC", "streams": {"research": ["research-*"]}}, {})
-
-
-@pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(tmp_path / "bridge.db")
 
 
 @pytest.fixture

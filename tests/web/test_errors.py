@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,10 +15,9 @@ from fastapi.testclient import TestClient
 from bot.app import create_web_app
 from bot.config import settings_from_mapping
 from bot.ingest.keys import issue_key
-from bot.store import Store
 from bot.web.errors import BUSY_MESSAGE, BUSY_RETRY_SECONDS
 
-NOW = datetime(2026, 3, 4, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
 ADA = "U0ADA0001"
 GITHUB_SECRET = "whsec-github-test-secret"
 JIRA_SECRET = "jira-webhook-test-secret"
@@ -26,11 +25,6 @@ GITLAB_TOKEN = "glwt-gitlab-test-token"
 API_TOKEN = "rb-api-token-0123456789"
 ENV = {"GITHUB_WEBHOOK_SECRET": GITHUB_SECRET, "JIRA_WEBHOOK_SECRET": JIRA_SECRET,
        "GITLAB_WEBHOOK_TOKEN": GITLAB_TOKEN, "BRIDGE_API_TOKEN": API_TOKEN}
-
-
-@pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(tmp_path / "bridge.db")
 
 
 @pytest.fixture

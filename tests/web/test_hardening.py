@@ -16,7 +16,7 @@ import hmac
 import json
 import socket
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Callable, Iterator
 
 import httpx
@@ -31,7 +31,6 @@ from tests.fakes.fake_slack import FakeSlack
 from tests.support import slack_requests
 from tests.support.live import serve
 
-UTC = timezone.utc
 TOKEN, SIGNING = "xoxb-hardening-token", "hardening-signing-secret-0123"
 JIRA_SECRET, GITHUB_SECRET, GITLAB_TOKEN, API_TOKEN = (
     "jira-hook-secret-0123", "github-hook-secret-0123", "gitlab-hook-token-0123", "api-token-0123456789")

@@ -18,7 +18,7 @@ import base64
 import os
 import shutil
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -38,7 +38,7 @@ ENV = {"JIRA_WEBHOOK_SECRET": "fuzz-jira", "GITHUB_WEBHOOK_SECRET": "fuzz-github
 
 def _app_and_key(path: str) -> tuple[object, str]:
     store = Store(path)
-    key = issue_key(store, "U0FUZZ", datetime.now(timezone.utc))
+    key = issue_key(store, "U0FUZZ", datetime.now(UTC))
     return create_web_app(settings_from_mapping({}, ENV), store), key
 
 
