@@ -38,6 +38,7 @@ from bot.models import PipelineRun
 from bot.slack.app import digest_client
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
+from tests.support.bridge import slack_env, slack_settings
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TOKEN, SECRET = "xoxb-digest", "digest-signing-secret"
@@ -63,9 +64,7 @@ def berlin(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
 
 
 def settings_for(fake: FakeSlack, **digest: object) -> Settings:
-    env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url}
-    config = {**CONFIG, "digest": [{**CONFIG["digest"][0], **digest}]}
-    return settings_from_mapping(config, env)
+    return slack_settings(fake, TOKEN, SECRET, {**CONFIG, "digest": [{**CONFIG["digest"][0], **digest}]})
 
 
 def seed_runs(store: Store) -> None:
@@ -176,8 +175,7 @@ def test_a_manual_run_of_the_same_week_never_posts_again(fake: FakeSlack, db: Pa
     settings = settings_for(fake)
     config = tmp_path / "bridge.toml"
     config.write_text(f'timezone = "Europe/Berlin"\n[[digest]]\nchannel = "{CHANNEL}"\nschedule = "mon 09:00"\n')
-    env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
-           "BRIDGE_DB": str(db)}
+    env = slack_env(fake, TOKEN, SECRET, BRIDGE_DB=str(db))
     manual = CliRunner().invoke(cli, ["--config", str(config), "digest", "--channel", CHANNEL, "--week", W47], env=env)
     assert manual.exit_code == 0, manual.output
     assert f"{CHANNEL}/weekly {W47}: posted" in manual.output
@@ -341,8 +339,7 @@ def test_each_digest_is_a_weekly_cron_job_in_its_own_timezone(fake: FakeSlack, d
 def test_jobs_list_shows_the_digest_and_jobs_run_posts_it(fake: FakeSlack, db: Path, tmp_path: Path) -> None:
     config = tmp_path / "bridge.toml"
     config.write_text(f'[[digest]]\nchannel = "{CHANNEL}"\nschedule = "mon 09:00"\ntimezone = "Europe/Berlin"\n')
-    env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
-           "BRIDGE_DB": str(db)}
+    env = slack_env(fake, TOKEN, SECRET, BRIDGE_DB=str(db))
     listed = CliRunner().invoke(cli, ["--config", str(config), "jobs", "list"], env=env)
     assert listed.exit_code == 0
     line = next(ln for ln in listed.output.splitlines() if ln.startswith(f"digest:{CHANNEL}"))

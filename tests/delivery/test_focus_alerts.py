@@ -18,6 +18,7 @@ from bot.models import FocusDay
 from bot.slack.app import web_client
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
+from tests.support.bridge import slack_settings
 
 TOKEN, SECRET = "xoxb-alerts", "alerts-signing-secret"
 H = 3600
@@ -29,8 +30,7 @@ def at(day: int, hour: int = 10, month: int = 6) -> datetime:
 
 
 def settings_for(fake: FakeSlack, **focus: object) -> Settings:
-    env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url}
-    return settings_from_mapping({"timezone": "UTC", "focus": {**FOCUS, **focus}}, env)
+    return slack_settings(fake, TOKEN, SECRET, {"timezone": "UTC", "focus": {**FOCUS, **focus}})
 
 
 def seed(store: Store, user: str, first: date, last: date, seconds: float) -> None:
@@ -238,10 +238,8 @@ def test_todays_data_is_shown_to_the_person_but_never_decides_an_alert(fake: Fak
 
 
 def test_the_job_is_scheduled_daily_and_runnable_by_name(fake: FakeSlack, store: Store) -> None:
-    settings = settings_from_mapping(
-        {"timezone": "Europe/Berlin", "focus": {"alert_time": "09:30", "researchers": ["U0ANA"]}},
-        {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url},
-    )
+    config = {"timezone": "Europe/Berlin", "focus": {"alert_time": "09:30", "researchers": ["U0ANA"]}}
+    settings = slack_settings(fake, TOKEN, SECRET, config)
     job = JOBS["focus-alerts"]
     trigger = job.trigger(settings)
     first = trigger.get_next_fire_time(None, at(16, hour=12))

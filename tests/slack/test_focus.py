@@ -8,8 +8,6 @@ import json
 import re
 import time
 import uuid
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Iterator
 from urllib.parse import urlencode
@@ -18,8 +16,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.app import create_slack_app, create_web_app, slack_context
-from bot.config import Settings, settings_from_mapping
+from bot.app import slack_context
+from bot.config import Settings
 from bot.models import FocusDay
 from bot.queries.focus import KeyStatus
 from bot.slack.app import web_client
@@ -29,8 +27,8 @@ from bot.slack.listeners.focus import focus_reply
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
 from tests.support import slack_requests
+from tests.support.bridge import Bridge, joined, running_bridge, slack_settings
 from tests.support.heartbeats import BULK, basic, beat
-from tests.support.live import serve
 
 NOW = datetime(2025, 6, 13, 15, 0, tzinfo=UTC)  # Friday; the window is Fri 6 and Mon 9 - Thu 12 June
 SECRET = "focus-signing-secret-1234567890ab"
@@ -65,27 +63,8 @@ def seed(store: Store) -> None:
         store.save_focus_days(user, [d.day for d in days], days, NOW)
 
 
-@dataclass
-class Bridge:
-    url: str
-    fake: FakeSlack
-    store: Store
-    settings: Settings
-    now: list[datetime] = field(default_factory=lambda: [NOW])  # the server's clock (Slack and heartbeats)
-
-    @contextmanager
-    def at(self, when: datetime) -> Iterator[None]:
-        """Run with the server's clock at `when` (NOW again afterwards)."""
-        self.now[0] = when
-        try:
-            yield
-        finally:
-            self.now[0] = NOW
-
-
 def make_settings(fake: FakeSlack, config: dict = CONFIG) -> Settings:
-    env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url}
-    return settings_from_mapping(config, env)
+    return slack_settings(fake, TOKEN, SECRET, config)
 
 
 @pytest.fixture(scope="module")
@@ -105,38 +84,20 @@ def bridge(fake: FakeSlack, tmp_path_factory) -> Iterator[Bridge]:
     settings = make_settings(fake)
     store = Store(tmp_path_factory.mktemp("focus") / "bridge.db")
     seed(store)
-    now = [NOW]
-    clock = lambda: now[0]  # noqa: E731
-    web = create_web_app(settings, store, slack_app=create_slack_app(settings, store, clock=clock), clock=clock)
-    with serve(web) as url:
-        yield Bridge(url, fake, store, settings, now)
-
-
-def signed_post(url: str, body: str, *, secret: str = SECRET, age: int = 0) -> httpx.Response:
-    return slack_requests.signed_post(url, body, secret, age=age)
-
-
-def slash_body(fake: FakeSlack, text: str, user: str) -> tuple[str, str]:
-    return slack_requests.slash_body(fake, "/focus", text, user)
+    with running_bridge(settings, store, fake, NOW) as bridge:
+        yield bridge
 
 
 def answer(b: Bridge, text: str, user: str = "U0ANA") -> dict:
     """Send `/focus TEXT` as `user`; return the private answer posted to the response_url."""
-    body, response_url = slash_body(b.fake, text, user)
-    started = time.monotonic()
-    resp = signed_post(b.url, body)
-    assert resp.status_code == 200, resp.text
-    assert time.monotonic() - started < 1.5  # acked at once; the answer follows via response_url
-    posted = b.fake.response_to(response_url).body
-    assert posted["response_type"] == "ephemeral" and posted["text"]
-    assert len(posted["blocks"]) <= 50
+    posted = b.ask("/focus", text, user)
     assert b.fake.calls("chat.postMessage") == []  # never a message anyone else could see
     return posted
 
 
 def focus(b: Bridge, text: str, user: str = "U0ANA") -> str:
     """Send `/focus TEXT` as `user`; return the text of the private answer."""
-    return texts(answer(b, text, user)["blocks"])
+    return joined(answer(b, text, user)["blocks"])
 
 
 def click(b: Bridge, action_id: str, user: str, value: str = "replace", **extra: object) -> dict:
@@ -157,7 +118,7 @@ def click(b: Bridge, action_id: str, user: str, value: str = "replace", **extra:
         **extra,
     }
     started = time.monotonic()
-    resp = signed_post(b.url, urlencode({"payload": json.dumps(payload)}))
+    resp = b.post(urlencode({"payload": json.dumps(payload)}))
     assert resp.status_code == 200, resp.text
     assert time.monotonic() - started < 1.5  # acked at once
     return b.fake.response_to(response_url).body
@@ -170,17 +131,6 @@ def send_heartbeats(b: Bridge, key: str, times: list[float]) -> httpx.Response:
 
 def keys_of(b: Bridge, user: str) -> list[dict]:
     return list(b.store.db.query("SELECT * FROM api_keys WHERE slack_user_id = ? ORDER BY created_at", [user]))
-
-
-def texts(blocks: list[dict]) -> str:
-    out = []
-    for block in blocks:
-        if "text" in block:
-            out.append(block["text"]["text"])
-        for e in block.get("elements", []):
-            text = e.get("text", "")
-            out.append(text["text"] if isinstance(text, dict) else text)  # buttons: a text object
-    return "\n".join(out)
 
 
 # -- /focus ------------------------------------------------------------------------------------
@@ -250,11 +200,11 @@ def test_leads_see_who_is_below_only_when_the_org_opted_in(fake: FakeSlack, tmp_
     seed(store)
     shared = make_settings(fake, {**CONFIG, "focus": {"leads": ["U0LEAD"], "share_individuals_with_leads": True}})
     reply = focus_reply("team vision", "U0LEAD", web_client(shared), slack_context(shared, store), NOW)
-    text = texts(to_dicts(reply.blocks))
+    text = joined(to_dicts(reply.blocks))
     assert "<@U0ANA>" in text and "<@U0BEN>" in text and "U0DAN" not in text and "U0CAT" not in text
     assert "shared with leads by your organisation's setting" in text
     private = focus_reply("team vision", "U0LEAD", web_client(shared), slack_context(make_settings(fake), store), NOW)
-    assert "U0ANA" not in texts(to_dicts(private.blocks))
+    assert "U0ANA" not in joined(to_dicts(private.blocks))
 
 
 def test_setup_issues_a_uuid4_key_stored_hashed_with_the_cfg_lines(bridge: Bridge, monkeypatch) -> None:
@@ -320,7 +270,7 @@ def test_setup_with_a_key_asks_first_and_the_owners_click_replaces_it(bridge: Br
         assert send_heartbeats(bridge, old, [(NOW - timedelta(minutes=21)).timestamp()]).status_code == 201
 
     posted = answer(bridge, "setup", user="U0REP")
-    text = texts(posted["blocks"])
+    text = joined(posted["blocks"])
     assert (":key: You already have a Focus Time key, created Fri 13 Jun 13:00. Its last heartbeat arrived"
             " 20 min ago.") in text
     assert "Replace the key only if you lost it or it may have leaked." in text
@@ -335,12 +285,12 @@ def test_setup_with_a_key_asks_first_and_the_owners_click_replaces_it(bridge: Br
     assert (keep["action_id"], keep["text"]["text"]) == ("focus_keep_key", "Keep my key")
 
     kept = click(bridge, "focus_keep_key", "U0REP", keep["value"])
-    assert kept["replace_original"] is True and "Nothing changed: your key stays as it is." in texts(kept["blocks"])
+    assert kept["replace_original"] is True and "Nothing changed: your key stays as it is." in joined(kept["blocks"])
     assert bridge.store.user_for_api_key(old) == "U0REP"
 
     replaced = click(bridge, "focus_replace_key", "U0REP", replace["value"])
     assert replaced["replace_original"] is True and replaced["response_type"] == "ephemeral"
-    shown = texts(replaced["blocks"])
+    shown = joined(replaced["blocks"])
     new = UUID4.search(shown)[1]
     assert new != old and "Your old key is switched off" in shown and "~/.wakatime.cfg" in shown
     beat_at = [(NOW - timedelta(minutes=1)).timestamp()]
@@ -356,7 +306,7 @@ def test_a_click_acts_only_for_the_user_who_clicked(bridge: Bridge) -> None:
     before = keys_of(bridge, "U0VIC")
     # U0MAL clicks, with a payload that names U0VIC wherever a user id could be slipped in
     posted = click(bridge, "focus_replace_key", "U0MAL", "U0VIC", user_id="U0VIC")
-    theirs = UUID4.search(texts(posted["blocks"]))[1]
+    theirs = UUID4.search(joined(posted["blocks"]))[1]
     assert bridge.store.user_for_api_key(theirs) == "U0MAL"
     assert keys_of(bridge, "U0VIC") == before and bridge.store.user_for_api_key(victim) == "U0VIC"
     assert send_heartbeats(bridge, victim, [(NOW - timedelta(minutes=1)).timestamp()]).status_code == 201
@@ -370,14 +320,14 @@ def test_a_figure_just_under_the_line_is_never_shown_as_the_line(fake: FakeSlack
     rows.append(FocusDay("U0RND", days[4], 3 * H - 0.4, 3.5 * H, 0, 0, 2))  # 2h 59m 59.6s
     store.save_focus_days("U0RND", days, rows, NOW)
     ctx = slack_context(settings, store)
-    text = texts(to_dicts(focus_reply("", "U0RND", web_client(settings), ctx, NOW).blocks))
+    text = joined(to_dicts(focus_reply("", "U0RND", web_client(settings), ctx, NOW).blocks))
     lines = text.split("```")[1].split("\n")
     assert lines[0] == "Fri 06 Jun  █████░|░░░░░░   2h 57m  research 0m · engineering 0m"  # 2.96 h: not "at" the line
     assert lines[4] == "Thu 12 Jun  █████░|░░░░░░   2h 59m  research 0m · engineering 0m"  # not "3h 0m"
     # (4 * 10656 + 10799.6) / 5 = 10684.7 s = 2.968 h
     assert "You averaged *2h 58m of focus a day* over your last 5 workdays.\nThat is under the 3h line" in text
     assert "3h 0m" not in text
-    team = texts(to_dicts(focus_reply("team edge", "U0LEAD", web_client(settings), ctx, NOW).blocks))
+    team = joined(to_dicts(focus_reply("team edge", "U0LEAD", web_client(settings), ctx, NOW).blocks))
     assert "*Average focus*: 2h 58m per person-day · median person 2h 58m" in team
     assert "*Below the 3h line*: 1 of 1 with data" in team
     assert fb.bar(3 * H - 0.4, 3 * H) == "█████░|░░░░░░" and fb.bar(3 * H, 3 * H) == "██████|░░░░░░"
@@ -419,9 +369,9 @@ def test_help_and_unknown_arguments(bridge: Bridge) -> None:
 
 
 def test_forged_and_stale_requests_get_401_and_reach_nothing(bridge: Bridge) -> None:
-    body, _ = slash_body(bridge.fake, "setup", "U0CAT")
-    assert signed_post(bridge.url, body, secret="not-the-secret").status_code == 401
-    assert signed_post(bridge.url, body, age=6 * 60).status_code == 401
+    body, _ = slack_requests.slash_body(bridge.fake, "/focus", "setup", "U0CAT")
+    assert bridge.post(body, secret="not-the-secret").status_code == 401
+    assert bridge.post(body, age=6 * 60).status_code == 401
     time.sleep(0.5)
     assert bridge.fake.calls() == []
     assert list(bridge.store.db.query("SELECT * FROM api_keys WHERE slack_user_id = 'U0CAT'")) == []
@@ -447,4 +397,4 @@ def test_a_team_with_many_people_below_stays_within_block_kit_limits(fake: FakeS
     reply = focus_reply("team all", "U0LEAD", web_client(settings), slack_context(settings, store), NOW)
     blocks = to_dicts(reply.blocks)
     assert len(blocks) <= 50 and all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
-    assert "*Below the 3h line*: 3000 of 3000 with data" in texts(blocks)
+    assert "*Below the 3h line*: 3000 of 3000 with data" in joined(blocks)

@@ -7,16 +7,14 @@ import json
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Callable, Iterator
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
-from bot.app import create_slack_app, create_web_app
-from bot.config import Settings, settings_from_mapping
+from bot.app import create_slack_app
+from bot.config import Settings
 from bot.ingest.jira import record_jira_issue
 from bot.metrics.handoffs import HandoffRules, HandoffStats
 from bot.metrics.workcal import WorkCalendar
@@ -29,7 +27,7 @@ from bot.slack.errors import SORRY
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
 from tests.support import slack_requests
-from tests.support.live import serve
+from tests.support.bridge import Bridge, joined, running_bridge, slack_settings, texts
 
 NOW = datetime(2025, 6, 13, 15, 0, tzinfo=UTC)  # a Friday
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -100,16 +98,8 @@ def seed_many(store: Store, settings: Settings, n: int = 120) -> None:
 # -- the running server ------------------------------------------------------------------------
 
 
-@dataclass
-class Bridge:
-    url: str
-    fake: FakeSlack
-    store: Store
-
-
 def make_settings(fake: FakeSlack, **env: str) -> Settings:
-    environ = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url, **env}
-    return settings_from_mapping(CONFIG, environ)
+    return slack_settings(fake, TOKEN, SECRET, CONFIG, **env)
 
 
 @contextmanager
@@ -117,10 +107,8 @@ def bridge_with(fake: FakeSlack, path, seed: Callable[[Store, Settings], None]) 
     settings = make_settings(fake)
     store = Store(path)
     seed(store, settings)
-    clock = lambda: NOW  # noqa: E731
-    web = create_web_app(settings, store, slack_app=create_slack_app(settings, store, clock=clock), clock=clock)
-    with serve(web) as url:
-        yield Bridge(url, fake, store)
+    with running_bridge(settings, store, fake, NOW) as bridge:
+        yield bridge
 
 
 @pytest.fixture(scope="module")
@@ -138,51 +126,18 @@ def bridge(fake: FakeSlack, tmp_path_factory) -> Iterator[Bridge]:
         yield b
 
 
-# -- signed requests ---------------------------------------------------------------------------
-
-
-def signed_post(url: str, body: str, content_type: str, *, secret: str = SECRET, age: int = 0,
-                signature: str | None = None) -> httpx.Response:
-    return slack_requests.signed_post(url, body, secret, age=age, signature=signature, content_type=content_type)
-
-
-def slash_body(fake: FakeSlack, text: str, user: str = "U0ANA", command: str = "/handoffs") -> tuple[str, str]:
-    return slack_requests.slash_body(fake, command, text, user)
-
-
 def run_command(b: Bridge, text: str, user: str = "U0ANA") -> dict:
     """Send `/handoffs TEXT` and return what the app posted to the response_url."""
-    body, response_url = slash_body(b.fake, text, user)
-    started = time.monotonic()
-    resp = signed_post(b.url, body, "application/x-www-form-urlencoded")
-    assert resp.status_code == 200, resp.text
-    assert time.monotonic() - started < 1.5  # acked at once; the answer follows via response_url
-    posted = b.fake.response_to(response_url).body
-    assert posted["response_type"] == "ephemeral"
-    assert posted["text"]
-    return posted
-
-
-def texts(blocks: list[dict]) -> list[str]:
-    out = []
-    for block in blocks:
-        if "text" in block:
-            out.append(block["text"]["text"])
-        out.extend(e.get("text", "") for e in block.get("elements", []))
-    return out
-
-
-def joined(payload: dict) -> str:
-    return "\n".join(texts(payload["blocks"]))
+    return b.ask("/handoffs", text, user)
 
 
 # -- /handoffs ---------------------------------------------------------------------------------
 
 
 def test_open_handoffs_oldest_first_with_waits_and_links(bridge: Bridge) -> None:
-    body, response_url = slash_body(bridge.fake, "")
+    body, response_url = slack_requests.slash_body(bridge.fake, "/handoffs", "", "U0ANA")
     started = time.monotonic()
-    resp = signed_post(bridge.url, body, "application/x-www-form-urlencoded")
+    resp = bridge.post(body)
     assert resp.status_code == 200 and resp.content == b""
     assert time.monotonic() - started < 1.0
     posted = bridge.fake.response_to(response_url).body
@@ -197,7 +152,7 @@ def test_open_handoffs_oldest_first_with_waits_and_links(bridge: Bridge) -> None
     assert "waiting *1.8 bd* (1d 22h)" in vis2 and "team *vision*" in vis2 and "SLA" not in vis2
     assert "waiting *0.2 bd* (2h 0m)" in res3
     assert "Try &lt;teacher&gt; &amp; student &gt; baseline" in res3
-    assert "*3* waiting for engineering · oldest 11d 5h · 1 over the 3-workday SLA" in joined(posted)
+    assert "*3* waiting for engineering · oldest 11d 5h · 1 over the 3-workday SLA" in joined(posted["blocks"])
     assert "RES-1" in posted["text"]
     info = bridge.fake.calls("users.info")
     assert [c.body["user"] for c in info] == ["U0ANA"]
@@ -206,7 +161,7 @@ def test_open_handoffs_oldest_first_with_waits_and_links(bridge: Bridge) -> None
 
 def test_stats_30d_counts_and_percentiles(bridge: Bridge) -> None:
     posted = run_command(bridge, "stats 30d")
-    text = joined(posted)
+    text = joined(posted["blocks"])
     assert "Handoff stats — last 30 days" in text
     assert "2025-05-14 – 2025-06-13 (UTC)" in text
     assert "*Requested* 7 · *Picked up* 3 · *Delivered* 1 · *Withdrawn* 1" in text
@@ -217,41 +172,41 @@ def test_stats_30d_counts_and_percentiles(bridge: Bridge) -> None:
     assert "*Open now*: 3 (oldest 11d 5h) · 1 over SLA" in text
     assert "*vision*: 1 requested · 0 picked up · 0 delivered · median wait — · 1 open · conversion 0%" in text
     assert "*(no team)*: 6 requested · 3 picked up · 1 delivered · median wait 1.3 bd · 2 open · conversion 17%" in text
-    assert joined(run_command(bridge, "stats")) == text  # 30d is the default
+    assert joined(run_command(bridge, "stats")["blocks"]) == text  # 30d is the default
     assert bridge.fake.calls("users.info") == []  # nothing personal, no user lookup
 
 
 def test_mine_uses_the_email_from_users_info(bridge: Bridge) -> None:
-    text = joined(run_command(bridge, "mine"))
+    text = joined(run_command(bridge, "mine")["blocks"])
     assert "Your active handoffs" in text and "*2* waiting · *1* picked up" in text
     keys = [k for k in ("RES-1", "VIS-2", "RES-3", "RES-4", "RES-5", "RES-6", "RES-7") if f"|{k}>" in text]
     assert keys == ["RES-1", "RES-3", "RES-4"]
     assert text.index("|RES-3>") < text.index("|RES-4>")  # open ones first
     assert "picked up by Eve Engineer after *2.4 bd* (2d 4h)" in text
     assert [c.body["user"] for c in bridge.fake.calls("users.info")] == ["U0ANA"]
-    assert "none right now" in joined(run_command(bridge, "mine", user="U0EVE"))
+    assert "none right now" in joined(run_command(bridge, "mine", user="U0EVE")["blocks"])
 
 
 def test_mine_survives_a_rate_limited_and_a_failing_users_info(bridge: Bridge) -> None:
     bridge.fake.fail_next("users.info", 1, status=429, retry_after=0)
-    assert "|RES-4>" in joined(run_command(bridge, "mine"))
+    assert "|RES-4>" in joined(run_command(bridge, "mine")["blocks"])
     bridge.fake.fail_next("users.info", 1, status=500)
-    assert "|RES-4>" in joined(run_command(bridge, "mine"))
+    assert "|RES-4>" in joined(run_command(bridge, "mine")["blocks"])
     assert len(bridge.fake.calls("users.info")) == 4  # each fault retried once
 
 
 def test_team(bridge: Bridge) -> None:
-    text = joined(run_command(bridge, "team vision"))
+    text = joined(run_command(bridge, "team vision")["blocks"])
     assert "Open handoffs — team vision" in text
     assert "|VIS-2>" in text and "|RES-1>" not in text and "|RES-3>" not in text
-    assert "nothing is waiting" in joined(run_command(bridge, "team Platform"))
-    unknown = joined(run_command(bridge, "team robotics"))
+    assert "nothing is waiting" in joined(run_command(bridge, "team Platform")["blocks"])
+    unknown = joined(run_command(bridge, "team robotics")["blocks"])
     assert "There is no team `robotics` (teams: `vision`, `platform`)." in unknown
     assert "/handoffs stats [7d|30d|90d|quarter]" in unknown
 
 
 def test_issue_timeline(bridge: Bridge) -> None:
-    text = joined(run_command(bridge, "res-1"))
+    text = joined(run_command(bridge, "res-1")["blocks"])
     assert "RES-1 — handoff timeline" in text
     assert f"*<{JIRA}RES-1|RES-1>* Distil the teacher model for on-device" in text
     assert "*Handoff 1* — requested Mon 02 Jun 12:00 by Ana Researcher; waiting *9.6 bd* (11d 5h)" in text
@@ -261,36 +216,36 @@ def test_issue_timeline(bridge: Bridge) -> None:
         "`Mon 02 Jun 12:00` Label added: research-handoff — Ana Researcher",
         "`Mon 02 Jun 12:00` Handoff requested (cycle 1) — Ana Researcher",
     ]
-    delivered = joined(run_command(bridge, "RES-5", user="U0BEN"))  # Ben's timezone is UTC
+    delivered = joined(run_command(bridge, "RES-5", user="U0BEN")["blocks"])  # Ben's timezone is UTC
     assert (
         "picked up Mon 09 Jun 15:00 by Eve Engineer after *0.7 bd* (6h 0m); delivered Thu 12 Jun 12:00, 2d 21h later"
     ) in delivered
-    assert "I don't know *RES-999*" in joined(run_command(bridge, "RES-999"))
+    assert "I don't know *RES-999*" in joined(run_command(bridge, "RES-999")["blocks"])
 
 
 def test_help_and_unknown_arguments(bridge: Bridge) -> None:
-    help_text = joined(run_command(bridge, "help"))
+    help_text = joined(run_command(bridge, "help")["blocks"])
     for usage in ("`/handoffs`", "`/handoffs stats [7d|30d|90d|quarter]`", "`/handoffs mine`",
                   "`/handoffs team NAME`", "`/handoffs KEY`", "`/handoffs help`"):
         assert usage in help_text
     for example in ("`/handoffs stats 90d`", "`/handoffs team vision`", "`/handoffs RES-42`"):
         assert example in help_text
-    unknown = joined(run_command(bridge, "frobnicate <!channel>"))
+    unknown = joined(run_command(bridge, "frobnicate <!channel>")["blocks"])
     assert unknown.startswith(":information_source: I didn't understand `frobnicate &lt;!channel&gt;`.")
     assert help_text in unknown
-    bad_window = joined(run_command(bridge, "stats 12d"))
+    bad_window = joined(run_command(bridge, "stats 12d")["blocks"])
     assert "Unknown window `12d`: use one of 7d, 30d, 90d, quarter." in bad_window
-    assert "I didn't understand `mine please`." in joined(run_command(bridge, "mine please"))
+    assert "I didn't understand `mine please`." in joined(run_command(bridge, "mine please")["blocks"])
     assert bridge.fake.calls("users.info") == []  # help needs nobody's profile
 
 
 def test_forged_and_stale_requests_are_rejected_and_reach_nothing(bridge: Bridge) -> None:
-    body, response_url = slash_body(bridge.fake, "")
-    forged = signed_post(bridge.url, body, "application/x-www-form-urlencoded", secret="not-the-secret")
+    body, response_url = slack_requests.slash_body(bridge.fake, "/handoffs", "", "U0ANA")
+    forged = bridge.post(body, secret="not-the-secret")
     assert forged.status_code == 401
-    tampered = signed_post(bridge.url, body, "application/x-www-form-urlencoded", signature="v0=" + "0" * 64)
+    tampered = bridge.post(body, signature="v0=" + "0" * 64)
     assert tampered.status_code == 401
-    stale = signed_post(bridge.url, body, "application/x-www-form-urlencoded", age=6 * 60)
+    stale = bridge.post(body, age=6 * 60)
     assert stale.status_code == 401
     time.sleep(0.5)
     assert bridge.fake.calls() == []
@@ -302,8 +257,8 @@ def test_a_failing_listener_is_logged_and_the_user_told(bridge: Bridge, monkeypa
 
     monkeypatch.setattr(HandoffQueries, "open_handoffs", broken)
     with caplog.at_level(logging.ERROR, logger="bot.slack"):
-        body, response_url = slash_body(bridge.fake, "")
-        assert signed_post(bridge.url, body, "application/x-www-form-urlencoded").status_code == 200
+        body, response_url = slack_requests.slash_body(bridge.fake, "/handoffs", "", "U0ANA")
+        assert bridge.post(body).status_code == 200
         posted = bridge.fake.response_to(response_url).body
     assert posted == {"text": SORRY, "response_type": "ephemeral", "replace_original": False}
     assert "/handoffs failed for user U0ANA: RuntimeError: database is locked" in caplog.text
@@ -319,7 +274,7 @@ def test_120_open_handoffs_stay_within_block_kit_limits(fake: FakeSlack, tmp_pat
     assert all(len(b["text"]["text"]) <= 150 for b in blocks if b["type"] == "header")
     assert texts(blocks)[-1] == "…and 73 more (use `research-bridge report handoffs` for all)"
     assert "|BIG-120>" in texts(blocks)[2]  # the oldest first
-    assert "*120* waiting for engineering" in joined(posted)
+    assert "*120* waiting for engineering" in joined(posted["blocks"])
 
 
 def test_app_home_opened_publishes_the_users_handoffs(bridge: Bridge) -> None:
@@ -330,13 +285,13 @@ def test_app_home_opened_publishes_the_users_handoffs(bridge: Bridge) -> None:
                   "event_ts": f"{time.time():.6f}"},
         "authorizations": [{"team_id": "T0TEAM", "user_id": "U0BOT", "is_bot": True}],
     }
-    resp = signed_post(bridge.url, json.dumps(event), "application/json")
+    resp = bridge.post(json.dumps(event), content_type="application/json")
     assert resp.status_code == 200
     call = bridge.fake.wait_for("views.publish")[0]
     assert call.body["user_id"] == "U0ANA"
     view = call.body["view"]
     assert view["type"] == "home" and len(view["blocks"]) <= 100
-    text = "\n".join(texts(view["blocks"]))
+    text = joined(view["blocks"])
     assert "*3* handoffs are waiting for engineering across the organisation." in text
     assert "|RES-1>" in text and "|RES-3>" in text and "|RES-4>" in text and "|VIS-2>" not in text
     assert "`/handoffs mine`" in text

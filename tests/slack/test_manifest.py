@@ -5,16 +5,15 @@ the bot calls."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import yaml
 
-from bot.app import create_slack_app, create_web_app
-from bot.config import settings_from_mapping
 from bot.slack.listeners import slash_commands
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
 from tests.support import ROOT, slack_requests
-from tests.support.live import serve
+from tests.support.bridge import running_bridge, slack_settings
 
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
 
@@ -67,14 +66,9 @@ def test_the_app_answers_exactly_the_commands_it_declares(tmp_path):
     token, secret = "xoxb-manifest-token", "manifest-signing-secret-0123"
     with FakeSlack(tokens=(token,)) as fake:
         fake.add_user("U0ANA", "ana", real_name="Ana Engineer")
-        settings = settings_from_mapping({}, {"SLACK_BOT_TOKEN": token, "SLACK_SIGNING_SECRET": secret,
-                                              "SLACK_API_URL": fake.api_url})
-        store = Store(tmp_path / "bridge.db")
-        web = create_web_app(settings, store, slack_app=create_slack_app(settings, store))
-        with serve(web) as url:
+        settings = slack_settings(fake, token, secret, {})
+        with running_bridge(settings, Store(tmp_path / "bridge.db"), fake, datetime.now(UTC)) as bridge:
             for command in slash_commands():
-                body, response_url = slack_requests.slash_body(fake, command, "help", "U0ANA")
-                assert slack_requests.signed_post(url, body, secret).status_code == 200, command
-                assert command in str(fake.response_to(response_url).body), command
+                assert command in str(bridge.ask(command, "help", "U0ANA")), command
             body, _ = slack_requests.slash_body(fake, "/not-ours", "", "U0ANA")
-            assert slack_requests.signed_post(url, body, secret).status_code == 404
+            assert bridge.post(body).status_code == 404

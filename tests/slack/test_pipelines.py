@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Callable, Iterator
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
-from bot.app import create_slack_app, create_web_app
 from bot.config import settings_from_mapping
 from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.reliability import summarize_windows
@@ -24,7 +21,7 @@ from bot.slack.blocks import pipelines as pb
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
 from tests.support import slack_requests
-from tests.support.live import serve
+from tests.support.bridge import MAX_TEXT, Bridge, joined, running_bridge, slack_settings, texts
 
 NOW = datetime(2025, 6, 13, 15, 0, tzinfo=UTC)  # a Friday
 SECRET = "pipelines-signing-secret-0123456789"
@@ -82,23 +79,12 @@ def seed(store: Store) -> None:
 # -- the running server ------------------------------------------------------------------------
 
 
-@dataclass
-class Bridge:
-    url: str
-    fake: FakeSlack
-    store: Store
-
-
 @contextmanager
 def bridge_with(fake: FakeSlack, path, seeder: Callable[[Store], None]) -> Iterator[Bridge]:
-    env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url}
-    settings = settings_from_mapping({"timezone": "Europe/London"}, env)
     store = Store(path)
     seeder(store)
-    clock = lambda: NOW  # noqa: E731
-    web = create_web_app(settings, store, slack_app=create_slack_app(settings, store, clock=clock), clock=clock)
-    with serve(web) as url:
-        yield Bridge(url, fake, store)
+    with running_bridge(slack_settings(fake, TOKEN, SECRET, {"timezone": "Europe/London"}), store, fake, NOW) as b:
+        yield b
 
 
 @pytest.fixture(scope="module")
@@ -114,40 +100,12 @@ def bridge(fake: FakeSlack, tmp_path_factory) -> Iterator[Bridge]:
         yield b
 
 
-def signed_post(url: str, body: str, *, secret: str = SECRET, age: int = 0) -> httpx.Response:
-    return slack_requests.signed_post(url, body, secret, age=age)
-
-
-def slash_body(fake: FakeSlack, text: str, user: str = "U0ANA") -> tuple[str, str]:
-    return slack_requests.slash_body(fake, "/pipelines", text, user)
-
-
 def pipelines(b: Bridge, text: str, user: str = "U0ANA") -> list[dict]:
     """Send `/pipelines TEXT`; return the blocks of the private answer (checked against the limits)."""
-    body, response_url = slash_body(b.fake, text, user)
-    started = time.monotonic()
-    resp = signed_post(b.url, body)
-    assert resp.status_code == 200, resp.text
-    assert time.monotonic() - started < 1.5  # acked at once; the answer follows via response_url
-    posted = b.fake.response_to(response_url).body
-    assert posted["response_type"] == "ephemeral" and posted["text"]
-    assert len(posted["blocks"]) <= 50
-    assert all(len(t) <= 3000 for t in texts(posted["blocks"]))
+    posted = b.ask("/pipelines", text, user)
+    assert all(len(t) <= MAX_TEXT for t in texts(posted["blocks"]))
     assert b.fake.calls("chat.postMessage") == []
     return posted["blocks"]
-
-
-def texts(blocks: list[dict]) -> list[str]:
-    out = []
-    for block in blocks:
-        if "text" in block:
-            out.append(block["text"]["text"])
-        out.extend(e.get("text", "") for e in block.get("elements", []))
-    return out
-
-
-def joined(blocks: list[dict]) -> str:
-    return "\n".join(texts(blocks))
 
 
 def rows(blocks: list[dict]) -> list[str]:
@@ -233,9 +191,9 @@ def test_help(bridge: Bridge) -> None:
 
 
 def test_forged_and_stale_requests_get_401_and_reach_nothing(bridge: Bridge) -> None:
-    body, _ = slash_body(bridge.fake, "")
-    assert signed_post(bridge.url, body, secret="not-the-secret").status_code == 401
-    assert signed_post(bridge.url, body, age=6 * 60).status_code == 401
+    body, _ = slack_requests.slash_body(bridge.fake, "/pipelines", "", "U0ANA")
+    assert bridge.post(body, secret="not-the-secret").status_code == 401
+    assert bridge.post(body, age=6 * 60).status_code == 401
     time.sleep(0.5)
     assert bridge.fake.calls() == []
 
@@ -306,8 +264,8 @@ def test_names_are_escaped_in_the_notification_text_too(fake: FakeSlack, tmp_pat
 
     with bridge_with(fake, tmp_path / "hostile.db", seed_hostile) as b:
         for text in (hostile, "<!channel>", "<!here> nothing"):
-            body, response_url = slash_body(b.fake, text)
-            assert signed_post(b.url, body).status_code == 200
+            body, response_url = slack_requests.slash_body(b.fake, "/pipelines", text, "U0ANA")
+            assert b.post(body).status_code == 200
             posted = b.fake.response_to(response_url).body
             assert "<!" not in posted["text"] and "<@" not in posted["text"], posted["text"]
             assert "&lt;!channel&gt;" in posted["text"] or "&lt;!here&gt;" in posted["text"]
