@@ -15,15 +15,12 @@ from bot.store import Store
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
+def env(here, monkeypatch):
     """An empty environment and config, a database with the demo org in it."""
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JIRA_URL", "BRIDGE_CONFIG", "SLACK_APP_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    db = tmp_path / "bridge.db"
+    db = here / "bridge.db"
     monkeypatch.setenv("BRIDGE_DB", str(db))
-    monkeypatch.chdir(tmp_path)
     build_demo_org(Store(db), datetime.now(UTC), issues=120)
-    return tmp_path
+    return here
 
 
 def run(*args):

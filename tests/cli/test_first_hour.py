@@ -18,19 +18,6 @@ from tests.fakes.fake_slack import FakeSlack
 from tests.support import ROOT
 
 EXAMPLE = ROOT / "bridge.example.toml"
-ENV_NAMES = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "SLACK_APP_TOKEN", "JIRA_URL", "JIRA_EMAIL",
-             "JIRA_API_TOKEN", "JIRA_PAT", "BRIDGE_CONFIG", "BRIDGE_DB", "AIRFLOW_TOKEN")
-
-
-@pytest.fixture
-def here(tmp_path, monkeypatch) -> Path:
-    """An empty folder as the working directory and an environment with nothing set."""
-    for name in ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def run(*args: str):
     """The CLI as a user runs it: any exception escaping it is a traceback they would see."""
     result = CliRunner().invoke(cli, list(args))

@@ -76,14 +76,12 @@ def seed(store: Store, now: datetime) -> None:
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JIRA_URL", "BRIDGE_CONFIG", "SLACK_APP_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    db = tmp_path / "bridge.db"
+def env(here, monkeypatch):
+    """The CLI's empty environment, with a database of seeded pipeline runs."""
+    db = here / "bridge.db"
     monkeypatch.setenv("BRIDGE_DB", str(db))
-    monkeypatch.chdir(tmp_path)
     seed(Store(db), datetime.now(UTC))
-    return tmp_path
+    return here
 
 
 def run(*args: str):

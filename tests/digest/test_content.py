@@ -10,7 +10,7 @@ The org works in Europe/Berlin (CET, UTC+1 in November), so Monday 00:00 local i
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from slack_sdk import WebClient
@@ -30,20 +30,15 @@ from bot.slack.blocks.digest import digest_text
 from bot.slack.blocks.kit import to_dicts
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
-from tests.support.digests import (  # noqa: F401 (seeded is a fixture)
+from tests.support.digests import (
     CHANNEL,
     DEPLOYMENTS,
     EDGE,
     INCIDENTS,
-    LABEL,
     PREVIOUS,
-    TEAMS,
     TZ,
-    UTC,
     WEEK,
     H,
-    deploy,
-    focus_days,
     handoff,
     local,
     mentions,
@@ -52,7 +47,6 @@ from tests.support.digests import (  # noqa: F401 (seeded is a fixture)
     render,
     run,
     seed_org,
-    seeded,
     texts,
     workdays,
 )

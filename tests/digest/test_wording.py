@@ -17,27 +17,17 @@ from bot.ingest.pipelines import record_pipeline_runs
 from bot.metrics.workcal import WorkCalendar
 from bot.slack.blocks.digest import blocks_as_text, digest_text
 from bot.store import Store
-from tests.support.digests import (  # noqa: F401 (seeded is a fixture)
-    CHANNEL,
-    EDGE,
-    LABEL,
-    PREVIOUS,
-    TEAMS,
+from tests.support.digests import (
     TZ,
-    UTC,
     WEEK,
     H,
     deploy,
     focus_days,
-    handoff,
     local,
-    mentions,
     org,
     parts,
     render,
     run,
-    seed_org,
-    seeded,
     texts,
     workdays,
 )

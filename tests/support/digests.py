@@ -8,7 +8,6 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
@@ -196,11 +195,6 @@ def seed_org(store: Store, *, pipelines: bool = True) -> Store:
     store.save_deployments(DEPLOYMENTS)
     store.save_incidents(INCIDENTS)
     return store
-
-
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory) -> Store:
-    return seed_org(Store(tmp_path_factory.mktemp("org") / "bridge.db"))
 
 
 # -- rendering helpers ---------------------------------------------------------------------------
