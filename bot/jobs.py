@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Callable
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -38,7 +40,7 @@ class Job:
     name: str
     description: str
     run: Callable[[Services], str]
-    trigger: Callable[[Settings], object | None]  # None: not scheduled with these settings
+    trigger: Callable[[Settings], BaseTrigger | None]  # None: not scheduled with these settings
     misfire_grace_seconds: int = 300
     run_at_start: bool = False
 
@@ -142,7 +144,7 @@ def digest_jobs(settings: Settings) -> dict[str, Job]:
         jobs[digest.job_id] = Job(
             digest.job_id,
             f"Weekly digest to {digest.channel} ({digest.schedule_weekday} {digest.schedule_time:%H:%M} {digest.timezone})",
-            lambda services, d=digest: deliver_due_digests(services, d),
+            partial(deliver_due_digests, only=digest),
             _digest_trigger(digest),
             misfire_grace_seconds=int(digest.grace_hours * 3600),
         )

@@ -139,7 +139,7 @@ class _Reader:
         if not isinstance(value, list):
             self.fail(key, f"an array of [[{key}]] tables", value)
             return []
-        out = []
+        out: list[tuple[str, Mapping]] = []
         for i, entry in enumerate(value):
             if not isinstance(entry, dict):
                 self.fail(f"{key}[{i}]", f"a [[{key}]] table", entry)

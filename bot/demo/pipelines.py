@@ -122,7 +122,8 @@ def _deployments(rng: random.Random, start: datetime, now: datetime) -> list[Dep
     out: list[Deployment] = []
     for target in SERVICES + MODELS:
         is_model = target in MODELS
-        t, version, history = start + timedelta(hours=rng.uniform(0, 48)), 0, []
+        t, version = start + timedelta(hours=rng.uniform(0, 48)), 0
+        history: list[str] = []
         while True:
             t += timedelta(hours=rng.uniform(24, 96 if is_model else 60))
             if t >= now:

@@ -200,7 +200,9 @@ def _change(slack_user_id: str, w: _Window, new_ids: set[str], tz: ZoneInfo, rul
         if o is None:
             out.append(r)
             continue
-        d = FocusDay(slack_user_id, r.day, *(x - y for x, y in zip(r[2:], o[2:])))
+        d = FocusDay(slack_user_id, r.day, r.focus_seconds - o.focus_seconds, r.active_seconds - o.active_seconds,
+                     r.research_seconds - o.research_seconds, r.engineering_seconds - o.engineering_seconds,
+                     r.blocks - o.blocks)
         if any(d[2:]):
             out.append(d)
     return out

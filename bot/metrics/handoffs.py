@@ -125,9 +125,6 @@ def _replay(
     def active() -> HandoffCycle | None:
         return cycles[-1] if cycles and cycles[-1].state in _ACTIVE else None
 
-    def update(**changes: object) -> None:
-        cycles[-1] = cycles[-1]._replace(**changes)
-
     def request(at: datetime, name: str | None, email: str | None, account: str | None) -> None:
         no = len(cycles) + 1
         cycles.append(HandoffCycle(issue.key, no, at, HandoffState.OPEN, name, email, account))
@@ -161,16 +158,17 @@ def _replay(
                     if key in rules.ready_statuses and labelled():
                         request(at, who, item.author_email, item.author_account_id)
                 elif cycle.state is HandoffState.OPEN and (key in rules.pickup_statuses or done):
-                    update(state=HandoffState.PICKED_UP, picked_up_at=at, picked_up_by_name=who)
+                    cycles[-1] = cycles[-1]._replace(state=HandoffState.PICKED_UP, picked_up_at=at,
+                                                     picked_up_by_name=who)
                     note(at, "picked_up", f"Picked up (cycle {cycle.cycle_no})", who)
                     cycle = cycles[-1]
                 if cycle is not None and cycle.state is HandoffState.PICKED_UP and done:
-                    update(state=HandoffState.DELIVERED, delivered_at=at)
+                    cycles[-1] = cycles[-1]._replace(state=HandoffState.DELIVERED, delivered_at=at)
                     note(at, "delivered", f"Delivered (cycle {cycle.cycle_no})", who)
         cycle = active()
         if cycle is not None and cycle.state is HandoffState.OPEN and not labelled():
             at = entry[0].created
-            update(state=HandoffState.WITHDRAWN, withdrawn_at=at)
+            cycles[-1] = cycles[-1]._replace(state=HandoffState.WITHDRAWN, withdrawn_at=at)
             note(at, "withdrawn", f"Withdrawn (cycle {cycle.cycle_no})", entry[-1].author_name)
     return cycles, events
 

@@ -24,8 +24,6 @@ from bot.metrics.workcal import WorkCalendar
 from bot.models import HandoffState, HandoffView, JiraIssue
 from bot.store import Store
 
-_UNSET = object()
-
 
 @dataclass(frozen=True)
 class StatsReport:
@@ -77,9 +75,11 @@ class HandoffQueries:
             requester = links.get((c.requested_by_account_id or "").lower()) or links.get(
                 (c.requested_by_email or "").lower()
             )
-            team = cache.get((view.project, requester), _UNSET)
-            if team is _UNSET:
-                team = cache[(view.project, requester)] = team_for(view.project, requester, teams)
+            key = (view.project, requester)
+            if key in cache:
+                team = cache[key]
+            else:
+                team = cache[key] = team_for(view.project, requester, teams)
             out.append(HandoffView(c, view.summary, view.project, view.url, view.assignee_name, view.assignee_email, team))
         return out
 

@@ -119,14 +119,16 @@ class PipelineQueries:
         """Per window length: (counts in the window, counts in the window before) -> summaries,
         with each pipeline's latest run and failure streak from its state row."""
         names = {name for cur, prev in windows.values() for name in cur.keys() | prev.keys()}
-        latest, streaks = {}, {}
+        states: dict[str, PipelineRun] = {}
+        streaks: dict[str, int] = {}
         for name, source, run_id, attempt, status, finished, url, streak in self.store.pipeline_states():
-            if name not in names or (name in latest and latest[name].finished_at >= finished):
+            if name not in names or (name in states and states[name].finished_at >= finished):
                 continue
-            latest[name] = PipelineRun(source, name, run_id, attempt, status, finished, url=url)
+            states[name] = PipelineRun(source, name, run_id, attempt, status, finished, url=url)
             streaks[name] = streak
+        latest: dict[str, PipelineRun | None] = dict(states)
         for name in names:
-            if name not in latest or latest[name].finished_at >= now:  # state is newer than `now`
+            if name not in states or states[name].finished_at >= now:  # state is newer than `now`
                 finals = self._recent_finals(name, now)
                 latest[name], streaks[name] = (finals[-1] if finals else None), failure_streak(finals)
         result: dict[int, list[PipelineSummary]] = {}

@@ -69,7 +69,9 @@ class BoundedListenerExecutor(ThreadPoolExecutor):
             log.warning("Slack backlog full (%d answers waiting): %s answered busy", self._pending, what)
 
 
-def shed_when_full(executor: BoundedListenerExecutor) -> Callable[..., None]:
+def shed_when_full(
+    executor: BoundedListenerExecutor,
+) -> Callable[[BoltRequest, Callable[[], BoltResponse]], BoltResponse]:
     """A Bolt global middleware: answer at once instead of queueing while the backlog is full."""
 
     def middleware(request: BoltRequest, next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002

@@ -197,7 +197,8 @@ class AirflowSync:
 
     def _pages(self, since: datetime) -> Iterator[list[dict]]:
         """Pages of raw finished runs, oldest end date first, overlapping (duplicates dropped)."""
-        offset, seen = 0, set()
+        offset = 0
+        seen: set[tuple[str, ...]] = set()
         while True:
             page = self._post_json(f"/api/v{self.cfg.api_version}/{LIST_PATH}", {
                 "order_by": "end_date", "page_offset": offset, "page_limit": self.page_size,

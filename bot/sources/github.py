@@ -207,6 +207,7 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
         payload = decode_payload(body, request.headers.get("content-type", ""))
         if event == "ping":
             return JSONResponse({"ok": True, "event": "ping", "zen": first(payload, "zen")})
+        record: PipelineRun | Deployment | Ignored
         if event == "workflow_run":
             record = parse_workflow_run(payload, now)
         elif event == "deployment_status":

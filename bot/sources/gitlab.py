@@ -141,7 +141,9 @@ def delivery_key(request: Request, payload: dict) -> str | None:
     uuid = next((request.headers[h] for h in DELIVERY_HEADERS if request.headers.get(h)), None)
     if uuid is None:
         return None
-    attrs = payload.get("object_attributes") if isinstance(payload.get("object_attributes"), dict) else {}
+    attrs = payload.get("object_attributes")
+    if not isinstance(attrs, dict):
+        attrs = {}
     kind = payload.get("object_kind")
     ident = attrs.get("id") if kind == "pipeline" else payload.get("deployment_id")
     status = attrs.get("status") if kind == "pipeline" else payload.get("status")
@@ -184,6 +186,7 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
         now = clock()
         payload = decode_object(await request.body())
         kind = payload.get("object_kind")
+        record: PipelineRun | Deployment | Ignored
         if kind == "pipeline":
             record = parse_pipeline(payload, now)
         elif kind == "deployment":

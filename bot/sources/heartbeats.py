@@ -298,9 +298,10 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
                                   machine=request.headers.get("x-machine-name"))
         valid = [p for p in parsed if isinstance(p, Heartbeat)]
         if not valid:
-            reasons = [f"#{i}: {p}" for i, p in enumerate(parsed)]
+            refused = [p for p in parsed if isinstance(p, str)]  # all of them: none is valid
+            reasons = [f"#{i}: {p}" for i, p in enumerate(refused)]
             log.info("heartbeats of %s refused: %s", user, "; ".join(reasons[:5]))
-            raise PayloadError(parsed[0] if single else "no valid heartbeat: " + "; ".join(reasons[:10]),
+            raise PayloadError(refused[0] if single else "no valid heartbeat: " + "; ".join(reasons[:10]),
                                reasons=reasons)
         # a busy database is a 503 (bot.web.errors): the plugin keeps the heartbeats and retries
         await run_in_threadpool(record_heartbeats, store, user, valid, settings, now)

@@ -25,7 +25,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Literal, Sequence
 
 import requests
 from jira import JIRA, JIRAError
@@ -185,7 +185,7 @@ class JiraSync:
         self.lookback, self.page_size = lookback, page_size
         self.ingest = JiraIngest.of(settings.jira)
         self.base_url = settings.jira.url or client.server_url
-        self._tz: tzinfo | None | bool = False  # False: not asked yet
+        self._tz: tzinfo | None | Literal[False] = False  # False: not asked yet
         self._calls = self._changelog_pages = 0
 
     def run(self, since: datetime | None = None, progress: Progress | None = None) -> SyncResult:
@@ -266,7 +266,8 @@ class JiraSync:
         # `ORDER BY updated`, shifting the rest one place earlier, which would push one issue
         # past a page boundary unseen; consecutive pages therefore overlap by a few issues,
         # and issues already seen in this run are dropped.
-        start, seen = 0, set()
+        start = 0
+        seen: set[tuple[object, object]] = set()
         while True:
             self._calls += 1
             page = self.client.search_issues(

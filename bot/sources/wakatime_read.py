@@ -315,7 +315,8 @@ shaped as the status bar's `data`. A missing or malformed date, an `end` before 
 longer range gets 400 naming the parameter.
 
 {_AUTH}"""
-_RESPONSES_401 = {401: {"description": "Missing, unknown or revoked API key", "content": _ERROR}}
+_RESPONSES_401: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, unknown or revoked API key", "content": _ERROR}}
 
 
 def _statusbar_openapi() -> dict[str, Any]:

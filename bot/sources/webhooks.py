@@ -16,7 +16,7 @@ import json
 import logging
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable, Literal, NamedTuple, overload
 
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -51,14 +51,14 @@ def ignored(reason: str) -> JSONResponse:
     return JSONResponse({"ok": True, "ignored": reason[:200]}, status_code=202)
 
 
-def secret_matches(expected: str, given: str | None) -> bool:
+def secret_matches(expected: str | None, given: str | None) -> bool:
     """Constant-time comparison of a shared secret."""
     if not expected or given is None:
         return False
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
 
-def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
+def verify_signature(secret: str | None, body: bytes, header: str | None) -> bool:
     """True when `header` is `sha256=<hex HMAC-SHA256 of body>` (or the bare hex) for
     `secret`: GitHub's X-Hub-Signature-256 and Jira's X-Hub-Signature."""
     if not secret or not header:
@@ -72,13 +72,13 @@ def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), signature.strip().lower().encode("utf-8", "replace"))
 
 
-def require_secret(secret: str, source: str, variable: str) -> None:
+def require_secret(secret: str | None, source: str, variable: str) -> None:
     """503 naming `variable` when a webhook's secret is not configured: refused, not open."""
     if not secret:
         raise RequestError(f"{source} webhooks are refused: set {variable} to the webhook's secret", 503)
 
 
-def require_signature(secret: str, body: bytes, header: str, signature: str | None, source: str) -> None:
+def require_signature(secret: str | None, body: bytes, header: str, signature: str | None, source: str) -> None:
     """401 (and a warning) unless `signature` is the HMAC of the raw `body` for `secret`."""
     if not verify_signature(secret, body, signature):
         log.warning("%s webhook refused: missing or invalid %s", source, header)
@@ -195,6 +195,10 @@ def pick_id(payload: Any, path: str) -> str:
 _OFFSET_AFTER_SPACE = re.compile(r"\s+([+-]\d{2}:?\d{2})$")
 
 
+@overload
+def parse_time(value: Any, path: str, now: datetime, required: Literal[True] = True) -> datetime: ...
+@overload
+def parse_time(value: Any, path: str, now: datetime, required: bool) -> datetime | None: ...
 def parse_time(value: Any, path: str, now: datetime, required: bool = True) -> datetime | None:
     """An ISO 8601 time with a timezone, or GitLab's `2016-08-12 15:23:28 UTC` /
     `2021-04-28 21:50:00 +0200`, as an aware UTC datetime within `check_time`'s range.

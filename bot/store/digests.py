@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.store.base import StoreBase
-from bot.store.times import from_db_time, to_db_time
+from bot.store.times import from_db_time, required_db_time, to_db_time
 
 POSTING, POSTED, FAILED = "posting", "posted", "failed"
 
@@ -60,7 +60,7 @@ class DigestStore(StoreBase):
             if status == POSTED:
                 return DigestClaim("posted", message_ts=ts, posted_at=from_db_time(posted_at),
                                    first_claimed_at=first_at, attempts=attempts, chart=chart)
-            if status == POSTING and holder != token and now - from_db_time(claimed_at) < lease:
+            if status == POSTING and holder != token and now - required_db_time(claimed_at) < lease:
                 return DigestClaim("busy", first_claimed_at=first_at, attempts=attempts)
             verify = status == POSTING or (status == FAILED and not known)
             db.execute(

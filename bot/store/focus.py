@@ -36,7 +36,7 @@ class FocusStore(StoreBase):
 
     def add_api_key(self, api_key: str, slack_user_id: str, at: datetime) -> None:
         with self.transaction() as db:
-            db["api_keys"].insert(
+            db.table("api_keys").insert(
                 {"key_hash": hash_key(api_key), "slack_user_id": slack_user_id, "created_at": to_db_time(at)},
                 pk="key_hash",
             )
@@ -95,7 +95,7 @@ class FocusStore(StoreBase):
             " ORDER BY time",
             [slack_user_id, start, end],
         )
-        return [Heartbeat(*row[:8], bool(row[8]), *row[9:]) for row in rows]
+        return [Heartbeat._make((*row[:8], bool(row[8]), *row[9:])) for row in rows]
 
     def heartbeat_points(self, slack_user_id: str, start: float, end: float) -> list[tuple[float, str | None, str]]:
         """A person's heartbeats with start <= time < end as (time, project, id), in time
@@ -164,7 +164,7 @@ class FocusStore(StoreBase):
 
     def save_profile(self, slack_user_id: str, name: str | None, tz: str | None, at: datetime) -> None:
         with self.transaction() as db:
-            db["slack_profiles"].upsert(
+            db.table("slack_profiles").upsert(
                 {"slack_user_id": slack_user_id, "name": name, "tz": tz, "updated_at": to_db_time(at)},
                 pk="slack_user_id",
             )
@@ -211,7 +211,7 @@ class FocusStore(StoreBase):
 
     def set_focus_low(self, slack_user_id: str, low: bool, at: datetime) -> None:
         with self.transaction() as db:
-            db["focus_alert_state"].upsert(
+            db.table("focus_alert_state").upsert(
                 {"slack_user_id": slack_user_id, "low": int(low), "changed_at": to_db_time(at)},
                 pk="slack_user_id",
             )

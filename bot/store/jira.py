@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 
 from bot.models import ChangeItem, HandoffCycle, HandoffState, HandoffView, JiraIssue
 from bot.store.base import StoreBase
-from bot.store.times import from_db_time, to_db_time
+from bot.store.times import from_db_time, required_db_time, to_db_time
 
 
 class JiraStore(StoreBase):
@@ -16,7 +16,7 @@ class JiraStore(StoreBase):
 
     def save_issue(self, issue: JiraIssue) -> None:
         with self.transaction() as db:
-            db["jira_issues"].upsert(_issue_row(issue), pk="key")
+            db.table("jira_issues").upsert(_issue_row(issue), pk="key")
 
     def save_changelog(self, items: Iterable[ChangeItem]) -> int:
         """Insert items not seen before; return how many were new."""
@@ -25,14 +25,14 @@ class JiraStore(StoreBase):
             return 0
         with self.transaction() as db:
             before = db.conn.total_changes
-            db["jira_changelog"].insert_all(rows, pk=("issue_key", "history_id", "item_index"), ignore=True)
+            db.table("jira_changelog").insert_all(rows, pk=("issue_key", "history_id", "item_index"), ignore=True)
             return db.conn.total_changes - before
 
     def replace_cycles(self, issue_key: str, cycles: Sequence[HandoffCycle]) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM handoff_cycles WHERE issue_key = ?", [issue_key])
             if cycles:
-                db["handoff_cycles"].insert_all([_cycle_row(c) for c in cycles])
+                db.table("handoff_cycles").insert_all([_cycle_row(c) for c in cycles])
 
     def mark_issue_deleted(self, key: str, at: datetime) -> bool:
         """Keep the row (history matters) but hide it and its handoffs from every view."""
@@ -67,7 +67,8 @@ class JiraStore(StoreBase):
         `active_since` keeps cycles with any event (requested, picked up, delivered,
         withdrawn) at or after that time, plus every cycle still open.
         """
-        where, params = ["i.deleted_at IS NULL"], []
+        where = ["i.deleted_at IS NULL"]
+        params: list[str | None] = []
         if states:
             where.append(f"c.state IN ({', '.join('?' for _ in states)})")
             params.extend(s.value for s in states)
@@ -97,7 +98,7 @@ class JiraStore(StoreBase):
     def link_user(self, jira_user: str, slack_user_id: str | None, how: str, at: datetime) -> None:
         """Remember which Slack user a Jira user (account id or e-mail) is; None = no match."""
         with self.transaction() as db:
-            db["user_links"].upsert(
+            db.table("user_links").upsert(
                 {"jira_user": jira_user, "slack_user_id": slack_user_id, "how": how, "updated_at": to_db_time(at)},
                 pk="jira_user",
             )
@@ -151,8 +152,8 @@ def _issue_from_row(row: dict) -> JiraIssue:
         issue_type=row["issue_type"] or "",
         status=row["status"] or "",
         labels=tuple(json.loads(row["labels"] or "[]")),
-        created=from_db_time(row["created"]),
-        updated=from_db_time(row["updated"]),
+        created=required_db_time(row["created"]),
+        updated=required_db_time(row["updated"]),
         url=row["url"] or "",
         reporter_name=row["reporter_name"],
         reporter_email=row["reporter_email"],
@@ -185,7 +186,7 @@ def _item_from_row(row: dict) -> ChangeItem:
         issue_key=row["issue_key"],
         history_id=row["history_id"],
         item_index=row["item_index"],
-        created=from_db_time(row["created"]),
+        created=required_db_time(row["created"]),
         field=row["field"],
         from_string=row["from_string"],
         to_string=row["to_string"],

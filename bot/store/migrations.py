@@ -14,7 +14,7 @@ migrations = Migrations("research_bridge")
 @migrations()
 def m001_jira(db: Database) -> None:
     """Jira issues, one row per changelog item, derived handoff cycles."""
-    db["jira_issues"].create(
+    db.table("jira_issues").create(
         {
             "key": str,
             "id": str,
@@ -37,12 +37,12 @@ def m001_jira(db: Database) -> None:
         pk="key",
         not_null={"id", "project", "created", "updated"},
     )
-    db["jira_issues"].create_index(["updated"])
-    db["jira_issues"].create_index(["id"])
+    db.table("jira_issues").create_index(["updated"])
+    db.table("jira_issues").create_index(["id"])
 
     # One row per changelog *item*: a history entry can hold several items, even for the
     # same field, so items are keyed by (history id, position), never by field.
-    db["jira_changelog"].create(
+    db.table("jira_changelog").create(
         {
             "issue_key": str,
             "history_id": str,
@@ -59,7 +59,7 @@ def m001_jira(db: Database) -> None:
         not_null={"created", "field"},
     )
 
-    db["handoff_cycles"].create(
+    db.table("handoff_cycles").create(
         {
             "issue_key": str,
             "cycle_no": int,
@@ -77,13 +77,13 @@ def m001_jira(db: Database) -> None:
         not_null={"state", "requested_at"},
     )
     for column in ("state", "requested_at", "picked_up_at", "delivered_at", "withdrawn_at"):
-        db["handoff_cycles"].create_index([column])
+        db.table("handoff_cycles").create_index([column])
 
 
 @migrations()
 def m002_bookkeeping(db: Database) -> None:
     """Sync cursors, webhook de-duplication, Jira-to-Slack user links."""
-    db["sync_state"].create(
+    db.table("sync_state").create(
         {
             "source": str,
             "cursor": str,
@@ -95,12 +95,12 @@ def m002_bookkeeping(db: Database) -> None:
         },
         pk="source",
     )
-    db["webhook_deliveries"].create(
+    db.table("webhook_deliveries").create(
         {"source": str, "delivery_id": str, "received_at": str},
         pk=("source", "delivery_id"),
     )
-    db["webhook_deliveries"].create_index(["received_at"])
-    db["user_links"].create(
+    db.table("webhook_deliveries").create_index(["received_at"])
+    db.table("user_links").create(
         {"jira_user": str, "slack_user_id": str, "how": str, "updated_at": str},
         pk="jira_user",
     )
@@ -110,14 +110,14 @@ def m002_bookkeeping(db: Database) -> None:
 def m003_focus(db: Database) -> None:
     """Heartbeat keys, raw heartbeats (kept for a retention), per person-day focus rollups,
     Slack profile cache and the focus alert ledger."""
-    db["api_keys"].create(
+    db.table("api_keys").create(
         {"key_hash": str, "slack_user_id": str, "created_at": str, "revoked_at": str, "last_used_at": str},
         pk="key_hash",
         not_null={"slack_user_id", "created_at"},
     )
-    db["api_keys"].create_index(["slack_user_id"])
+    db.table("api_keys").create_index(["slack_user_id"])
     # id = hash of the heartbeat's identity (user, time, entity, ...): duplicates stored once.
-    db["heartbeats"].create(
+    db.table("heartbeats").create(
         {
             "id": str,
             "slack_user_id": str,
@@ -136,9 +136,9 @@ def m003_focus(db: Database) -> None:
         pk="id",
         not_null={"slack_user_id", "time", "entity"},
     )
-    db["heartbeats"].create_index(["slack_user_id", "time"])
-    db["heartbeats"].create_index(["time"])
-    db["focus_days"].create(
+    db.table("heartbeats").create_index(["slack_user_id", "time"])
+    db.table("heartbeats").create_index(["time"])
+    db.table("focus_days").create(
         {
             "slack_user_id": str,
             "day": str,  # the person's local date, YYYY-MM-DD
@@ -151,17 +151,17 @@ def m003_focus(db: Database) -> None:
         },
         pk=("slack_user_id", "day"),
     )
-    db["focus_days"].create_index(["day"])
-    db["slack_profiles"].create(
+    db.table("focus_days").create_index(["day"])
+    db.table("slack_profiles").create(
         {"slack_user_id": str, "name": str, "tz": str, "updated_at": str},
         pk="slack_user_id",
     )
     # One row per message sent: (person, ISO week, kind) makes "at most one alert a week" a key.
-    db["focus_alerts"].create(
+    db.table("focus_alerts").create(
         {"slack_user_id": str, "iso_week": str, "kind": str, "sent_at": str, "average_seconds": float},
         pk=("slack_user_id", "iso_week", "kind"),
     )
-    db["focus_alert_state"].create(
+    db.table("focus_alert_state").create(
         {"slack_user_id": str, "low": int, "changed_at": str},
         pk="slack_user_id",
     )
@@ -170,7 +170,7 @@ def m003_focus(db: Database) -> None:
 @migrations()
 def m004_pipelines(db: Database) -> None:
     """Pipeline runs (one row per attempt), deployments, incidents."""
-    db["pipeline_runs"].create(
+    db.table("pipeline_runs").create(
         {
             "source": str,
             "pipeline": str,
@@ -187,10 +187,10 @@ def m004_pipelines(db: Database) -> None:
         pk=("source", "pipeline", "run_id", "attempt"),
         not_null={"status", "finished_at"},
     )
-    db["pipeline_runs"].create_index(["finished_at"])
-    db["pipeline_runs"].create_index(["pipeline", "finished_at"])
-    db["pipeline_runs"].create_index(["commit_sha"])
-    db["deployments"].create(
+    db.table("pipeline_runs").create_index(["finished_at"])
+    db.table("pipeline_runs").create_index(["pipeline", "finished_at"])
+    db.table("pipeline_runs").create_index(["commit_sha"])
+    db.table("deployments").create(
         {
             "source": str,
             "deployment_id": str,
@@ -208,9 +208,9 @@ def m004_pipelines(db: Database) -> None:
         pk=("source", "deployment_id"),
         not_null={"target", "status", "finished_at"},
     )
-    db["deployments"].create_index(["finished_at"])
-    db["deployments"].create_index(["target", "finished_at"])
-    db["incidents"].create(
+    db.table("deployments").create_index(["finished_at"])
+    db.table("deployments").create_index(["target", "finished_at"])
+    db.table("incidents").create(
         {
             "source": str,
             "incident_id": str,
@@ -224,27 +224,27 @@ def m004_pipelines(db: Database) -> None:
         pk=("source", "incident_id"),
         not_null={"started_at"},
     )
-    db["incidents"].create_index(["started_at"])
+    db.table("incidents").create_index(["started_at"])
 
 
 @migrations()
 def m005_jira_incident_fields(db: Database) -> None:
     """Jira resolution date and components: incidents (time to restore, their target)."""
-    db["jira_issues"].add_column("resolved", str)
-    db["jira_issues"].add_column("components", str)  # JSON list of component names
+    db.table("jira_issues").add_column("resolved", str)
+    db.table("jira_issues").add_column("components", str)  # JSON list of component names
 
 
 @migrations()
 def m006_pipeline_days(db: Database) -> None:
     """Per pipeline and UTC day, the final attempts that finished that day, by status: what
     `/pipelines` reads instead of a year of raw runs (kept up to date by Store.save_pipeline_runs)."""
-    db["pipeline_days"].create(
+    db.table("pipeline_days").create(
         {"source": str, "pipeline": str, "day": str, "runs": int, "success": int, "failed": int,
          "cancelled": int, "skipped": int},
         pk=("source", "pipeline", "day"),
     )
     # Covering: a window's totals are read from the index alone.
-    db["pipeline_days"].create_index(
+    db.table("pipeline_days").create_index(
         ["day", "pipeline", "source", "runs", "success", "failed", "cancelled", "skipped"], index_name="pipeline_days_by_day")
     db.execute(
         "INSERT INTO pipeline_days SELECT source, pipeline, substr(finished_at, 1, 10) AS day, COUNT(*),"
@@ -261,7 +261,7 @@ def m007_pipeline_state(db: Database) -> None:
     write, so `/pipelines` needs no per-pipeline read of recent runs. The rows of a database
     that already had runs are derived here with the streak rule as it stood then, frozen in
     this migration, so a database always migrates the same way whatever the live code says."""
-    db["pipeline_state"].create(
+    db.table("pipeline_state").create(
         {"source": str, "pipeline": str, "last_run_id": str, "last_attempt": int, "last_status": str,
          "last_finished_at": str, "last_url": str, "streak": int},
         pk=("source", "pipeline"),
@@ -284,9 +284,9 @@ def m007_pipeline_state(db: Database) -> None:
                 break
         if ordered:
             run_id, attempt, status, finished_at, url = ordered[-1]
-            db["pipeline_state"].insert({"source": source, "pipeline": pipeline, "last_run_id": run_id,
-                                         "last_attempt": attempt, "last_status": status,
-                                         "last_finished_at": finished_at, "last_url": url, "streak": streak})
+            db.table("pipeline_state").insert({"source": source, "pipeline": pipeline, "last_run_id": run_id,
+                                               "last_attempt": attempt, "last_status": status,
+                                               "last_finished_at": finished_at, "last_url": url, "streak": streak})
 
 
 @migrations()
@@ -308,10 +308,10 @@ def m008_final_attempt_flag(db: Database) -> None:
 def m009_digest_deliveries(db: Database) -> None:
     """The digest ledger: one row per (channel, digest, ISO week), claimed before posting, so
     a digest is posted once across restarts, manual runs and overlapping jobs."""
-    db["digest_deliveries"].create(
+    db.table("digest_deliveries").create(
         {"channel": str, "digest": str, "period": str, "status": str, "claim_token": str,
          "claimed_at": str, "first_claimed_at": str, "posted_at": str, "message_ts": str,
          "attempts": int, "outcome_known": int, "error": str, "chart": str, "chart_error": str},
         pk=("channel", "digest", "period"),
     )
-    db["digest_deliveries"].create_index(["status", "claimed_at"])
+    db.table("digest_deliveries").create_index(["status", "claimed_at"])

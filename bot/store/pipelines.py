@@ -13,7 +13,7 @@ from typing import Sequence
 
 from bot.models import Deployment, Incident, PipelineRun
 from bot.store.base import StoreBase
-from bot.store.times import from_db_time, to_db_time
+from bot.store.times import from_db_time, required_db_time, to_db_time
 
 _RUN_COLUMNS = ("source", "pipeline", "run_id", "attempt", "status", "finished_at", "started_at", "url",
                 "commit_sha", "commit_at", "branch")
@@ -53,7 +53,8 @@ def _recount_day(conn, source: str, pipeline: str, day: str) -> None:
 
 def _run_from_row(row: tuple) -> PipelineRun:
     s, p, rid, att, st, fin, start, url, sha, cat, br = row
-    return PipelineRun(s, p, rid, att, st, from_db_time(fin), from_db_time(start), url, sha, from_db_time(cat), br)
+    return PipelineRun(s, p, rid, att, st, required_db_time(fin), from_db_time(start), url, sha, from_db_time(cat),
+                       br)
 
 
 def _upsert_sql(table: str, columns: Sequence[str]) -> str:
@@ -206,7 +207,7 @@ class PipelineStore(StoreBase):
             sql += " AND finished_at < ?"
             params.append(to_db_time(until))
         rows = self.db.conn.execute(sql + " ORDER BY finished_at, source, deployment_id", params)
-        return [Deployment(s, did, tgt, ver, env, st, from_db_time(fin), bool(prod), bool(rb), sha,
+        return [Deployment(s, did, tgt, ver, env, st, required_db_time(fin), bool(prod), bool(rb), sha,
                            from_db_time(cat), url)
                 for (s, did, tgt, ver, env, st, fin, prod, rb, sha, cat, url) in rows]
 
@@ -219,5 +220,5 @@ class PipelineStore(StoreBase):
             sql += " AND started_at < ?"
             params.append(to_db_time(until))
         rows = self.db.conn.execute(sql + " ORDER BY started_at, source, incident_id", params)
-        return [Incident(s, iid, title or "", from_db_time(start), from_db_time(res), tgt, dep, url)
+        return [Incident(s, iid, title or "", required_db_time(start), from_db_time(res), tgt, dep, url)
                 for (s, iid, title, start, res, tgt, dep, url) in rows]

@@ -21,18 +21,18 @@ class SyncStore(StoreBase):
 
     def record_sync_attempt(self, source: str, at: datetime) -> None:
         with self.transaction() as db:
-            db["sync_state"].upsert({"source": source, "last_attempt_at": to_db_time(at)}, pk="source")
+            db.table("sync_state").upsert({"source": source, "last_attempt_at": to_db_time(at)}, pk="source")
 
     def record_sync_success(self, source: str, at: datetime, cursor: str | None, items: int) -> None:
         with self.transaction() as db:
             row = {"source": source, "last_success_at": to_db_time(at), "items_last_run": items, "last_error": None}
             if cursor is not None:
                 row["cursor"] = cursor
-            db["sync_state"].upsert(row, pk="source")
+            db.table("sync_state").upsert(row, pk="source")
 
     def record_sync_failure(self, source: str, at: datetime, error: str) -> None:
         with self.transaction() as db:
-            db["sync_state"].upsert(
+            db.table("sync_state").upsert(
                 {"source": source, "last_error": error[:1000], "last_error_at": to_db_time(at)}, pk="source"
             )
 
@@ -44,7 +44,7 @@ class SyncStore(StoreBase):
         """
         with self.transaction() as db:
             before = db.conn.total_changes
-            db["webhook_deliveries"].insert(
+            db.table("webhook_deliveries").insert(
                 {"source": source, "delivery_id": delivery_id, "received_at": to_db_time(at)},
                 pk=("source", "delivery_id"),
                 ignore=True,

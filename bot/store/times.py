@@ -18,3 +18,10 @@ def to_db_time(value: datetime | None) -> str | None:
 
 def from_db_time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
+
+
+def required_db_time(value: str | None) -> datetime:
+    """A time that is never NULL (a NOT NULL column, or one every write sets)."""
+    if value is None:
+        raise ValueError("a required time column is NULL")
+    return datetime.fromisoformat(value)

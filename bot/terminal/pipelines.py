@@ -118,6 +118,8 @@ def pipelines_text(overview: PipelinesOverview, limit: int = 25) -> str:
     table = []
     for week, month in rows[:limit]:
         s = week or month
+        if s is None:
+            raise ValueError("paired() gave a row with neither summary")
         streak = current_streak(week, month)
         table.append([
             s.pipeline + (" !" if streak else ""),

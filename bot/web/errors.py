@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import Any
+from typing import Any, Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,7 +38,7 @@ class RequestError(Exception):
         self.extra = extra
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None,
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None,
                    **extra: Any) -> JSONResponse:
     """The JSON error answer: `{"ok": false, "error": message, **extra}`."""
     return JSONResponse({"ok": False, "error": message, **extra}, status_code=status, headers=headers)

@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 import h11
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.web.errors import error_response
@@ -40,11 +41,6 @@ HEAD_SECONDS = 10.0
 KEEP_ALIVE_SECONDS = 5
 LIMIT_CONCURRENCY = 500  # connections + requests at once; beyond it uvicorn answers 503
 _PREFIXES = (("/slack/", SLACK_BODY_BYTES), ("/webhooks/", WEBHOOK_BODY_BYTES), ("/api/", INGEST_BODY_BYTES))
-
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 
 def body_limit(path: str) -> int:
@@ -72,8 +68,8 @@ def refusal(status: int, message: str) -> JSONResponse:
 class RequestLimits:
     """ASGI middleware: the body limit and body deadline of every HTTP request."""
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]],
-                 limit_for: Callable[[str], int] = body_limit, body_seconds: float = BODY_SECONDS):
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int] = body_limit,
+                 body_seconds: float = BODY_SECONDS):
         self.app, self.limit_for, self.body_seconds = app, limit_for, body_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -165,7 +165,7 @@ def focus_blocks(part: FocusSection) -> list[Block]:
     if len(part.teams) > 1:
         lines += ["• " + _focus_line(t.team, t, part.threshold_seconds, False) for t in part.teams]
     named = [(t.team, t.below_people) for t in part.teams if t.below_people]
-    blocks: list[Block] = pack_lines(lines)
+    blocks: list[Block] = list(pack_lines(lines))
     if named:
         blocks.append(context("Below the line (shared by the org's choice): " + "; ".join(
             f"{escape(team)}: " + ", ".join(f"<@{u}>" for u in people) for team, people in named)))
@@ -194,7 +194,7 @@ def pipeline_blocks(part: PipelineSection) -> list[Block]:
                     + (f" {arrow}" if arrow else "") + f" · {counts(s.current)}" + (f" · {streak}" if streak else ""))
     if len(troubled) > MAX_ROWS:
         rows.append(f"…and {len(troubled) - MAX_ROWS} more with failures (`/pipelines` lists them all)")
-    return pack_lines([head, "*Worst this week*", *rows])
+    return list(pack_lines([head, "*Worst this week*", *rows]))
 
 
 def delivery_blocks(part: DeliverySection) -> list[Block]:
@@ -298,7 +298,7 @@ def blocks_as_text(blocks: Sequence[Block], width: int = 72) -> str:
     bold markers and emoji codes dropped."""
     out: list[str] = []
     for block in blocks:
-        if isinstance(block, HeaderBlock):
+        if isinstance(block, HeaderBlock) and block.text is not None:
             title = block.text.text
             out += ["", title, "=" * min(width, len(title))]
         elif isinstance(block, SectionBlock) and block.text is not None:

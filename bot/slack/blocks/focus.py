@@ -156,7 +156,7 @@ def key_status_text(key: KeyStatus, now: datetime, tz: ZoneInfo, public_url: str
     (or, with `quiet`, none lately)."""
     created = local_time(key.created_at, tz)
     last = key.last_heartbeat_at
-    if key.heard_since_created:
+    if last is not None and key.heard_since_created:
         text = f":electric_plug: Last heartbeat {ago(last, now, tz)}."
         if quiet:
             text += (" If you have been coding since, check your IDE's WakaTime plugin:"
@@ -211,7 +211,7 @@ def person_blocks(
             text += " Your IDE is sending: your figures build up from here."
     else:
         text = f"The line is {line} a day.\nNo focus data for these days."
-    if today:
+    if today and person.today_row is not None:
         when = ("it is not in the average until the day is over" if person.today_is_workday
                 else "today is not a workday, so it never counts in the average")
         text += f"\nToday so far: {hours_minutes(person.today_row.focus_seconds)} of focus — partial: {when}."
@@ -318,7 +318,7 @@ def key_exists_blocks(key: KeyStatus, now: datetime, tz: ZoneInfo, public_url: s
     revoked until they confirm "Replace my key")."""
     created = local_time(key.created_at, tz)
     last = key.last_heartbeat_at
-    if key.heard_since_created:
+    if last is not None and key.heard_since_created:
         heard = f" Its last heartbeat arrived {ago(last, now, tz)}."
     elif last is None:
         heard = (" No heartbeat has arrived with it yet." if key.never_heard(now)

@@ -96,7 +96,8 @@ def paired(overview: PipelinesOverview) -> list[tuple[PipelineSummary | None, Pi
     days, in the 30-day order. Pipelines are named uniquely across sources."""
     month = {s.pipeline: s for s in overview.month}
     week = {s.pipeline: s for s in overview.week}
-    rows = [(s, month.get(s.pipeline)) for s in overview.week]
+    rows: list[tuple[PipelineSummary | None, PipelineSummary | None]] = [
+        (s, month.get(s.pipeline)) for s in overview.week]
     rows += [(None, s) for s in overview.month if s.pipeline not in week]
     return rows
 

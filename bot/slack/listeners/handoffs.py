@@ -75,8 +75,8 @@ def handoffs_reply(text: str, user_id: str, client: WebClient, ctx: SlackContext
         name = " ".join(args[1:])
         team = settings.team_named(name)
         if team is None:
-            known = ", ".join(f"`{escape(t.name)}`" for t in settings.teams) or "none configured"
-            return _help(f"There is no team `{escape(name)}` (teams: {known}).")
+            teams = ", ".join(f"`{escape(t.name)}`" for t in settings.teams) or "none configured"
+            return _help(f"There is no team `{escape(name)}` (teams: {teams}).")
         views = queries.open_handoffs(team=team.name)
         return Reply(render.team_handoffs_blocks(team.name, views, now, calendar, tz, sla_workdays=sla))
     report = queries.issue_report(verb.upper())  # an issue key, checked above
