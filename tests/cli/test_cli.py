@@ -6,12 +6,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from click.testing import CliRunner
 
-from bot.cli import cli
 from bot.demo import demo_settings
 from bot.demo.handoffs import build_demo_org
 from bot.store import Store
+from tests.support.cli import invoke
 
 
 @pytest.fixture
@@ -23,13 +22,8 @@ def env(here, monkeypatch):
     return here
 
 
-def run(*args):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return result
-
-
 def test_demo_prints_the_slack_views(tmp_path):
-    result = run("demo", "--db", str(tmp_path / "demo.db"), "--issues", "150")
+    result = invoke("demo", "--db", str(tmp_path / "demo.db"), "--issues", "150")
     assert result.exit_code == 0, result.output
     assert "/handoffs\nOpen research handoffs:" in result.output
     assert "/handoffs stats 30d" in result.output
@@ -44,7 +38,7 @@ def test_demo_prints_the_slack_views(tmp_path):
 
 
 def test_report_handoffs_json_has_the_documented_fields(env):
-    result = run("report", "handoffs", "--window", "90d", "--format", "json")
+    result = invoke("report", "handoffs", "--window", "90d", "--format", "json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert rows, "the demo org has handoffs in the last 90 days"
@@ -62,7 +56,7 @@ def test_report_handoffs_json_has_the_documented_fields(env):
 
 
 def test_report_state_filter_and_csv(env):
-    result = run("report", "handoffs", "--state", "open", "--format", "csv")
+    result = invoke("report", "handoffs", "--state", "open", "--format", "csv")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.output)))
     assert rows and {r["state"] for r in rows} == {"open"}
@@ -70,26 +64,26 @@ def test_report_state_filter_and_csv(env):
 
 
 def test_report_rejects_unknown_state_and_window(env):
-    assert run("report", "handoffs", "--state", "lost").exit_code == 2
-    assert run("report", "handoffs", "--window", "2y").exit_code == 2
+    assert invoke("report", "handoffs", "--state", "lost").exit_code == 2
+    assert invoke("report", "handoffs", "--window", "2y").exit_code == 2
 
 
 def test_jobs_list_and_unknown_job(env):
-    result = run("jobs", "list")
+    result = invoke("jobs", "list")
     assert "jira-sync" in result.output and "not scheduled" in result.output
-    result = run("jobs", "run", "nope")
+    result = invoke("jobs", "run", "nope")
     assert result.exit_code == 2 and "unknown job 'nope'" in result.output
-    result = run("jobs", "run", "jira-sync")
+    result = invoke("jobs", "run", "jira-sync")
     assert result.exit_code == 0 and "Jira is not configured" in result.output
 
 
 def test_config_check_names_the_bad_key(env):
     (env / "bridge.toml").write_text('timezone = "Nowhere/Atlantis"\n')
-    result = run("config", "check", "--offline")
+    result = invoke("config", "check", "--offline")
     assert result.exit_code == 1
     assert "timezone: expected an IANA timezone" in result.output
     (env / "bridge.toml").write_text('timezone = "Europe/Paris"\n')
-    result = run("config", "check", "--offline")
+    result = invoke("config", "check", "--offline")
     assert result.exit_code == 0 and "timezone Europe/Paris" in result.output
 
 

@@ -9,26 +9,17 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from bot.cli import cli
 from bot.config import reader as config_module
 from bot.config import settings_from_mapping
 from tests.fakes.fake_slack import FakeSlack
 from tests.support import ROOT
+from tests.support.cli import invoke
 
 EXAMPLE = ROOT / "bridge.example.toml"
-def run(*args: str):
-    """The CLI as a user runs it: any exception escaping it is a traceback they would see."""
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
-    assert "Traceback" not in result.output
-    return result
-
-
 def check(here: Path, toml: str):
     (here / "bridge.toml").write_text(toml)
-    return run("config", "check", "--offline")
+    return invoke("config", "check", "--offline")
 
 
 # -- one line naming the key -------------------------------------------------------------------
@@ -80,24 +71,24 @@ def test_unknown_keys_are_errors_in_every_table(here, toml, key):
 
 
 def test_without_a_config_file_check_says_defaults_are_in_force(here):
-    result = run("config", "check", "--offline")
+    result = invoke("config", "check", "--offline")
     assert result.exit_code == 0
     assert "using every default: there is no bridge.toml here" in result.output
 
 
 def test_a_missing_config_names_the_option_or_the_variable(here, monkeypatch):
-    result = run("--config", "missing.toml", "config", "check", "--offline")
+    result = invoke("--config", "missing.toml", "config", "check", "--offline")
     assert result.exit_code == 1 and "--config: file 'missing.toml' does not exist" in result.output
     monkeypatch.setenv("BRIDGE_CONFIG", "elsewhere.toml")
-    result = run("config", "check", "--offline")
+    result = invoke("config", "check", "--offline")
     assert result.exit_code == 1 and "BRIDGE_CONFIG: file 'elsewhere.toml' does not exist" in result.output
     (here / "folder.toml").mkdir()
-    result = run("--config", "folder.toml", "config", "check", "--offline")
+    result = invoke("--config", "folder.toml", "config", "check", "--offline")
     assert result.exit_code == 2 and "--config" in result.output and "is a directory" in result.output
 
 
 def test_config_check_online_reports_what_is_not_configured_without_failing(here):
-    result = run("config", "check")
+    result = invoke("config", "check")
     assert result.exit_code == 0, result.output
     assert "slack: not configured" in result.output and "jira: not configured" in result.output
 
@@ -106,7 +97,7 @@ def test_config_check_fails_for_a_configured_source_that_does_not_work(here, mon
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-anything")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
     monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api/")  # nothing listens on port 9
-    result = run("config", "check")
+    result = invoke("config", "check")
     assert result.exit_code == 1
     assert "slack: FAILED - cannot reach Slack at http://127.0.0.1:9/api/" in result.output
     assert "check the network, HTTPS_PROXY and SLACK_API_URL" in result.output
@@ -121,7 +112,7 @@ def test_serve_with_a_wrong_token_is_one_line_saying_what_to_check(here, monkeyp
         monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-wrong")
         monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
         monkeypatch.setenv("SLACK_API_URL", slack.api_url)
-        result = run("serve", "--port", "0")
+        result = invoke("serve", "--port", "0")
     assert result.exit_code == 1
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert lines[-1].strip().startswith("- SLACK_BOT_TOKEN: Slack answered invalid_auth to auth.test")
@@ -132,7 +123,7 @@ def test_serve_with_slack_unreachable_is_one_line(here, monkeypatch):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-anything")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
     monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api/")
-    result = run("serve", "--port", "0")
+    result = invoke("serve", "--port", "0")
     assert result.exit_code == 1
     assert "SLACK_API_URL: cannot reach Slack at http://127.0.0.1:9/api/" in result.output
 
@@ -146,17 +137,17 @@ def test_serve_with_slack_unreachable_is_one_line(here, monkeypatch):
 ])
 def test_read_commands_refuse_a_database_that_does_not_exist(here, monkeypatch, args):
     monkeypatch.setenv("BRIDGE_DB", str(here / "nowhere.db"))
-    result = run(*args)
+    result = invoke(*args)
     assert result.exit_code == 1 and "BRIDGE_DB: no database at" in result.output, result.output
     assert not (here / "nowhere.db").exists()
-    result = run(*args, "--db", str(here / "other.db"))
+    result = invoke(*args, "--db", str(here / "other.db"))
     assert result.exit_code == 2 and "--db" in result.output and "no database at" in result.output
     assert not (here / "other.db").exists()
 
 
 def test_a_file_that_is_not_a_database_is_named(here):
     (here / "notes.txt").write_text("not sqlite, but long enough to have a header of sorts " * 10)
-    result = run("report", "handoffs", "--db", "notes.txt")
+    result = invoke("report", "handoffs", "--db", "notes.txt")
     assert result.exit_code == 1 and "--db: notes.txt is not a Research Bridge database" in result.output
 
 
@@ -172,7 +163,7 @@ def test_a_file_that_is_not_a_database_is_named(here):
     (("sync", "jira", "--since", "yesterday"), "--since"),
 ])
 def test_bad_arguments_are_named_without_a_traceback(here, args, fragment):
-    result = run(*args)
+    result = invoke(*args)
     assert result.exit_code in (1, 2) and fragment in result.output, result.output
 
 
@@ -181,7 +172,7 @@ def test_bad_arguments_are_named_without_a_traceback(here, args, fragment):
 
 def test_the_example_config_is_valid_as_it_stands(here):
     (here / "bridge.toml").write_text(EXAMPLE.read_text())
-    result = run("config", "check", "--offline")
+    result = invoke("config", "check", "--offline")
     assert result.exit_code == 0, result.output
     assert "config: ok (bridge.toml: timezone UTC, 1 team, 1 digest)" in result.output
 
@@ -206,11 +197,11 @@ def test_the_example_config_shows_every_key_the_settings_read():
 
 
 def test_the_demo_writes_its_settings_so_reports_show_its_teams(here):
-    result = run("demo", "--db", "demo.db", "--issues", "80")
+    result = invoke("demo", "--db", "demo.db", "--issues", "80")
     assert result.exit_code == 0, result.output
     assert (here / "demo.toml").read_text() == (ROOT / "bot" / "demo" / "demo.toml").read_text()
     assert "research-bridge --config demo.toml report handoffs --db demo.db" in result.output
-    report = run("--config", "demo.toml", "report", "handoffs", "--db", "demo.db")
+    report = invoke("--config", "demo.toml", "report", "handoffs", "--db", "demo.db")
     assert report.exit_code == 0
     assert {"vision", "language", "reinforcement"} <= set(report.output.split())
     assert re.search(r"\d+\.\d bd", report.output), report.output  # business waits, not seconds
@@ -239,20 +230,20 @@ def test_starting_the_slack_app_warns_about_nothing(here, monkeypatch, caplog):
 
 
 def test_files_that_cannot_be_written_are_named(here):
-    result = run("demo", "--db", str(here / "missing-folder" / "demo.db"))
+    result = invoke("demo", "--db", str(here / "missing-folder" / "demo.db"))
     assert result.exit_code == 1 and "--db: cannot open" in result.output
-    assert run("demo", "--db", "demo.db", "--issues", "40").exit_code == 0
-    result = run("--config", "demo.toml", "digest", "--channel", "C0DEMO0001", "--dry-run", "--db", "demo.db",
+    assert invoke("demo", "--db", "demo.db", "--issues", "40").exit_code == 0
+    result = invoke("--config", "demo.toml", "digest", "--channel", "C0DEMO0001", "--dry-run", "--db", "demo.db",
                  "--chart-file", str(here / "missing-folder" / "chart.png"))
     assert result.exit_code == 2 and "--chart-file" in result.output and "cannot write" in result.output
 
 
 def test_a_job_that_needs_slack_says_it_cannot_reach_it(here, monkeypatch):
-    assert run("demo", "--db", "demo.db", "--issues", "40").exit_code == 0  # Jira users with e-mails to link
+    assert invoke("demo", "--db", "demo.db", "--issues", "40").exit_code == 0  # Jira users with e-mails to link
     for name, value in {"SLACK_BOT_TOKEN": "xoxb-anything", "SLACK_SIGNING_SECRET": "secret",
                         "SLACK_API_URL": "http://127.0.0.1:9/api/", "BRIDGE_DB": "demo.db"}.items():
         monkeypatch.setenv(name, value)
-    result = run("jobs", "run", "link-users")
+    result = invoke("jobs", "run", "link-users")
     assert result.exit_code == 1
     assert "link-users failed: cannot reach Slack at http://127.0.0.1:9/api/" in result.output
 

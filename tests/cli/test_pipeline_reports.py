@@ -20,6 +20,7 @@ from bot.models import Deployment, Incident, PipelineRun
 from bot.queries.pipelines import PipelineQueries
 from bot.store import Store
 from bot.terminal.pipelines import delivery_text, demo_pipelines_text, pipelines_text
+from tests.support.cli import invoke
 
 
 def test_report_group_offers_pipelines_and_delivery():
@@ -84,8 +85,9 @@ def env(here, monkeypatch):
     return here
 
 
-def run(*args: str):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+def run(*args: str) -> str:
+    """The output of a command that must succeed."""
+    result = invoke(*args)
     assert result.exit_code == 0, result.output
     return result.output
 
