@@ -19,6 +19,7 @@ from bot.models import ChangeItem, JiraIssue
 from bot.store import Store
 
 LABEL = "research-handoff"
+WAITING = 3  # the last issues are handoffs still waiting for engineering, whenever the demo runs
 PROJECTS = {
     "VIS": ["Distil ViT-L detector", "Segment-anything fine-tune", "Depth model for robots", "OCR on receipts"],
     "NLP": ["Retrieval re-ranker", "Summariser eval harness", "Tokenizer for code", "Toxicity classifier v3"],
@@ -56,19 +57,24 @@ def build_demo_org(
         key = f"{project}-{counters[project]}"
         created = _work_time(rng, start + (now - start) * rng.random() * 0.97)
         created = min(created, now - timedelta(hours=1))
-        issue, items = _issue(rng, n + 1, key, project, created, now)
+        waiting = n >= issues - WAITING
+        if waiting:  # handed over in the last day or so, whatever the time of day the demo runs
+            created = now - timedelta(hours=rng.uniform(3, 30))
+        issue, items = _issue(rng, n + 1, key, project, created, now, waiting=waiting)
         record_jira_issue(store, issue, items, rules)
         if progress:
             progress(n + 1)
     return issues
 
 
-def _issue(rng: random.Random, number: int, key: str, project: str, created: datetime, now: datetime):
+def _issue(rng: random.Random, number: int, key: str, project: str, created: datetime, now: datetime,
+           *, waiting: bool = False):
+    """One synthetic issue and its changelog; `waiting`: a handoff nobody has picked up yet."""
     researcher, engineer = rng.choice(RESEARCHERS), rng.choice(ENGINEERS)
     labels: list[str] = ["ml"]
     status, histories = "To Do", []
-    is_handoff = rng.random() < 0.55
-    created_with_label = is_handoff and rng.random() < 0.25
+    is_handoff = rng.random() < 0.55 or waiting
+    created_with_label = is_handoff and (rng.random() < 0.25 or waiting)
     if created_with_label:
         labels.append(LABEL)
     t = created
@@ -77,7 +83,7 @@ def _issue(rng: random.Random, number: int, key: str, project: str, created: dat
             t = _work_time(rng, t + timedelta(hours=rng.uniform(4, 120)))
             histories.append(_History(t, researcher, [("labels", "ml", f"ml {LABEL}")]))
             labels.append(LABEL)
-        if rng.random() < 0.1:  # withdrawn, sometimes handed over again later
+        if rng.random() < 0.1 and not waiting:  # withdrawn, sometimes handed over again later
             t = _work_time(rng, t + timedelta(hours=rng.uniform(2, 60)))
             histories.append(_History(t, researcher, [("labels", f"ml {LABEL}", "ml")]))
             labels.remove(LABEL)
@@ -85,7 +91,7 @@ def _issue(rng: random.Random, number: int, key: str, project: str, created: dat
                 t = _work_time(rng, t + timedelta(hours=rng.uniform(24, 200)))
                 histories.append(_History(t, researcher, [("labels", "ml", f"ml {LABEL}")]))
                 labels.append(LABEL)
-        if LABEL in labels:
+        if LABEL in labels and not waiting:
             t = _work_time(rng, t + timedelta(hours=rng.lognormvariate(3.4, 0.9)))  # median ~30 h
             if t < now:
                 histories.append(_History(t, engineer, [("status", "To Do", "In Progress"), ("assignee", None, engineer[0])]))
