@@ -29,11 +29,12 @@ from bot.config.settings import (
 # The keys each table takes; any other key is an error naming it (a typo never passes silently).
 _TOP_KEYS = ("timezone", "workdays", "work_hours", "jira", "focus", "streams", "team", "digest", "airflow", "delivery")
 _JIRA_KEYS = ("jql", "sync_interval_minutes", "handoff_labels", "ready_statuses", "pickup_statuses", "done_statuses",
-              "handoff_sla_workdays", "incident_issue_types", "user_map", "allow_unsigned_webhooks")
+              "handoff_sla_workdays", "incident_issue_types", "user_map", "allow_unsigned_webhooks",
+              "escalation_channel", "card_lookback_hours")
 _FOCUS_KEYS = ("heartbeat_timeout_minutes", "min_block_minutes", "threshold_hours", "window_workdays", "alert_time",
                "researcher_groups", "researchers", "leads", "share_individuals_with_leads", "heartbeat_retention_days")
 _STREAMS_KEYS = ("research", "engineering")
-_TEAM_KEYS = ("name", "members", "jira_projects")
+_TEAM_KEYS = ("name", "members", "jira_projects", "channel", "leads")
 _DIGEST_KEYS = ("channel", "name", "schedule", "timezone", "sections", "teams", "chart", "grace_hours", "show_names")
 _AIRFLOW_KEYS = ("url", "api_version")
 _DELIVERY_KEYS = ("model_targets",)
@@ -97,6 +98,16 @@ class _Reader:
             if not _SLACK_ID.match(value):
                 self.fail(name, "Slack IDs such as U0123ABCD", value)
         return ids
+
+    def channel(self, table: Mapping, key: str, name: str) -> str | None:
+        """An optional channel ID (C…, G…); "" or absent is None."""
+        value = self.string(table, key, name, None)
+        if not value:
+            return None
+        if not is_channel_id(value):
+            self.fail(name, "a channel ID such as C0123ABCD (not a name or a user)", value)
+            return None
+        return value
 
     def clock(self, table: Mapping, key: str, name: str, default: time) -> time:
         value = table.get(key)
@@ -296,6 +307,8 @@ def _jira(r: _Reader, t: Mapping, environ: Mapping[str, str]) -> JiraSettings:
         incident_issue_types=r.strings(t, "incident_issue_types", "jira.incident_issue_types", ("Incident",)),
         user_map=dict(user_map),
         allow_unsigned_webhooks=r.boolean(t, "allow_unsigned_webhooks", "jira.allow_unsigned_webhooks", False),
+        escalation_channel=r.channel(t, "escalation_channel", "jira.escalation_channel"),
+        card_lookback_hours=r.integer(t, "card_lookback_hours", "jira.card_lookback_hours", 24, minimum=0),
     )
 
 
@@ -330,6 +343,8 @@ def _teams(r: _Reader, entries: list[tuple[str, Mapping]]) -> tuple[Team, ...]:
             name=name.strip(),
             members=r.slack_ids(t, "members", f"{where}.members"),
             jira_projects=r.strings(t, "jira_projects", f"{where}.jira_projects", ()),
+            channel=r.channel(t, "channel", f"{where}.channel"),
+            leads=r.slack_ids(t, "leads", f"{where}.leads"),
         ))
     return tuple(teams)
 

@@ -41,6 +41,8 @@ class JiraSettings:
     incident_issue_types: tuple[str, ...] = ("Incident",)
     user_map: Mapping[str, str] = field(default_factory=dict)
     allow_unsigned_webhooks: bool = False  # Jira Data Center webhooks without a secret
+    escalation_channel: str | None = None  # handoffs at twice the SLA are listed here
+    card_lookback_hours: int = 24  # only handoffs requested this recently get a card (no flood on backfill)
 
     @property
     def configured(self) -> bool:
@@ -66,6 +68,8 @@ class Team:
     name: str
     members: tuple[str, ...] = ()
     jira_projects: tuple[str, ...] = ()
+    channel: str | None = None  # where the team's handoff cards go (none: no cards)
+    leads: tuple[str, ...] = ()  # Slack users nudged when a handoff passes its SLA
 
 
 @dataclass(frozen=True)

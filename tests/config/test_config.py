@@ -73,3 +73,22 @@ def test_load_settings_reads_toml_and_reports_bad_toml(tmp_path):
         load_settings(environ={}, config_path=path)
     with pytest.raises(ConfigError, match="BRIDGE_CONFIG"):
         load_settings(environ={"BRIDGE_CONFIG": str(tmp_path / "missing.toml")})
+
+
+def test_team_channels_leads_and_the_card_settings():
+    s = settings_from_mapping({"team": [{"name": "vision", "channel": "C0VISION", "leads": ["U0LEAD1"]}],
+                               "jira": {"escalation_channel": "G0ESCALATE", "card_lookback_hours": 0}}, {})
+    assert (s.teams[0].channel, s.teams[0].leads) == ("C0VISION", ("U0LEAD1",))
+    assert (s.jira.escalation_channel, s.jira.card_lookback_hours) == ("G0ESCALATE", 0)
+    defaults = settings_from_mapping({"team": [{"name": "vision", "channel": ""}]}, {})
+    assert (defaults.teams[0].channel, defaults.jira.escalation_channel, defaults.jira.card_lookback_hours) == (
+        None, None, 24)
+    with pytest.raises(ConfigError) as bad:
+        settings_from_mapping({"team": [{"name": "x", "channel": "#vision", "leads": ["bob"]}],
+                               "jira": {"escalation_channel": "U0PERSON", "card_lookback_hours": -1}}, {})
+    assert bad.value.problems == [
+        "jira.escalation_channel: expected a channel ID such as C0123ABCD (not a name or a user) (got 'U0PERSON')",
+        "jira.card_lookback_hours: expected a whole number >= 0 (got -1)",
+        "team[0].channel: expected a channel ID such as C0123ABCD (not a name or a user) (got '#vision')",
+        "team[0].leads: expected Slack IDs such as U0123ABCD (got 'bob')",
+    ]
