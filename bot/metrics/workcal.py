@@ -15,7 +15,7 @@ start of the cache up to t, a span costs B(end) - B(start): two lookups, no loop
 from __future__ import annotations
 
 import threading
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from datetime import date, datetime, time, timezone
 from itertools import accumulate
 from typing import TYPE_CHECKING, Iterable
@@ -75,6 +75,24 @@ class WorkCalendar:
     def business_days(self, start: datetime, end: datetime) -> float:
         """Business time of [start, end) in nominal workdays (business_seconds / seconds_per_workday)."""
         return self.business_seconds(start, end) / self.seconds_per_workday
+
+    def moment_after(self, start: datetime, seconds: float) -> datetime:
+        """The moment (UTC) by which `seconds` of business time have passed since `start`, e.g.
+        when a handoff requested at `start` passes an SLA of that many business seconds."""
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=timezone.utc)
+        if seconds <= 0:
+            return start.astimezone(timezone.utc)
+        if not self.workdays:
+            raise ValueError("a calendar without workdays never accumulates business time")
+        target = self._before(start) + seconds
+        while True:
+            starts, lens, prefix = self._cache
+            i = bisect_left(prefix, target) - 1  # prefix[i] < target <= prefix[i + 1]: day i reaches it
+            if 0 <= i < len(starts) - 1:
+                return datetime.fromtimestamp(starts[i] + (target - prefix[i]), tz=timezone.utc)
+            with self._grow_lock:  # growing upward appends: the prefix sums before it stay put
+                self._grow(self._lo + len(starts))
 
     # -- internals ---------------------------------------------------------------------
 

@@ -222,3 +222,26 @@ def test_matches_day_by_day_reference_on_random_spans(tz: str) -> None:
         start = base + timedelta(seconds=rng.randrange(0, 2 * 365 * 86400))
         end = start + timedelta(seconds=rng.randrange(-86400, 120 * 86400))
         assert c.business_seconds(start, end) == pytest.approx(reference(c, start, end), abs=1e-6)
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata"])
+def test_moment_after_inverts_business_seconds(tz: str) -> None:
+    c = cal(tz)
+    rng = random.Random(7)
+    for _ in range(300):
+        start = utc(2025, 1, 1) + timedelta(seconds=rng.randrange(0, 3 * 365 * 86400))
+        seconds = rng.choice([1.0, 60.0, 4 * H, 9 * H, 27 * H, rng.uniform(0, 400 * H)])
+        moment = c.moment_after(start, seconds)
+        assert abs(c.business_seconds(start, moment) - seconds) < 1e-3
+        assert c.business_seconds(start, moment - timedelta(seconds=1)) < seconds  # the first such moment
+
+
+def test_moment_after_an_sla_of_three_workdays() -> None:
+    c = cal("Europe/London")
+    friday_4pm = local("Europe/London", 2025, 6, 13, 16, 0)
+    assert c.moment_after(friday_4pm, 27 * H) == local("Europe/London", 2025, 6, 18, 16, 0)  # Wed 16:00
+    saturday = local("Europe/London", 2025, 6, 14, 12, 0)
+    assert c.moment_after(saturday, 60) == local("Europe/London", 2025, 6, 16, 9, 1)  # Mon 09:01
+    assert c.moment_after(saturday, 0) == saturday
+    with pytest.raises(ValueError, match="without workdays"):
+        cal(days=()).moment_after(saturday, 60)
