@@ -23,6 +23,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import DigestSettings, Settings
+from bot.delivery.once import Unsure, find_posted, post_once
 from bot.digest.compute import build_digest
 from bot.digest.model import Digest, Week
 from bot.digest.period import due_week
@@ -35,8 +36,6 @@ log = logging.getLogger(__name__)
 
 EVENT_TYPE = "research_bridge_digest"  # Slack message metadata on every digest
 LEASE = timedelta(minutes=10)  # a claim older than this was left by a run that died
-POST_ATTEMPTS = 3
-BACKOFF_SECONDS = (2.0, 8.0)  # before the 2nd and 3rd attempt after a 5xx or timeout
 HISTORY_SLACK = timedelta(minutes=5)  # read the channel from a little before the first claim
 
 POSTED, ALREADY_POSTED, IN_PROGRESS, FAILED = "posted", "already posted", "in progress", "failed"
@@ -77,10 +76,6 @@ class Outcome:
         return f"{label}: not posted: {self.error} (retried at the next tick while due)"
 
 
-class _Unsure(Exception):
-    """Slack may or may not have posted: a 5xx, a timeout, a dropped connection."""
-
-
 def explain(error: str, channel: str) -> str:
     """A Slack error code as a sentence saying what to do."""
     hint = _HINTS.get(error)
@@ -106,7 +101,7 @@ def deliver(store: Store, settings: Settings, digest: DigestSettings, week: Week
         ts = _find_posted(client, digest, week, since) if claim.verify else None
         if ts is None:
             ts = _post(client, digest, week, content, settings, since, sleep)
-    except _Unsure as exc:
+    except Unsure as exc:
         store.digest_failed(*key, token, str(exc), outcome_known=False)
         log.warning("digest %s/%s %s: %s", *key, exc)
         return Outcome(*key, FAILED, error=str(exc))
@@ -148,54 +143,19 @@ def _metadata(digest: DigestSettings, week: Week) -> dict:
 
 def _post(client: WebClient, digest: DigestSettings, week: Week, content: Digest, settings: Settings,
           since: datetime, sleep: Callable[[float], None]) -> str:
-    """chat.postMessage with metadata; after an unsure failure, look in the channel before
-    trying again. Raises SlackApiError (Slack said no: nothing was posted) or _Unsure."""
+    """Post the digest once (see `bot.delivery.once`)."""
     calendar = WorkCalendar.from_settings(settings)
     blocks = to_dicts(digest_blocks(content, calendar, settings.jira.handoff_sla_workdays))
-    text = digest_text(content, calendar)
-    problem = ""
-    for attempt in range(POST_ATTEMPTS):
-        if attempt:
-            sleep(BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)])
-            found = _find_posted(client, digest, week, since)
-            if found:
-                return found
-        try:
-            response = client.chat_postMessage(channel=digest.channel, text=text, blocks=blocks,
-                                               metadata=_metadata(digest, week), unfurl_links=False,
-                                               unfurl_media=False)
-            return str(response["ts"])
-        except SlackApiError as exc:
-            if exc.response.status_code < 500:
-                raise
-            problem = f"Slack answered HTTP {exc.response.status_code}"
-        except (SlackClientError, OSError) as exc:  # timeouts, refused or dropped connections
-            problem = f"Slack could not be reached ({type(exc).__name__})"
-        log.warning("digest %s/%s %s: attempt %d: %s", digest.channel, digest.name, week.label, attempt + 1, problem)
-    raise _Unsure(f"{problem} on {POST_ATTEMPTS} attempts; the next run checks the channel before posting")
+    return post_once(client, digest.channel, text=digest_text(content, calendar), blocks=blocks,
+                     metadata=_metadata(digest, week), since=since,
+                     label=f"digest {digest.channel}/{digest.name} {week.label}",
+                     explain=lambda error: explain(error, digest.channel), sleep=sleep)
 
 
 def _find_posted(client: WebClient, digest: DigestSettings, week: Week, since: datetime) -> str | None:
-    """The ts of this digest's message in the channel since `since`, if Slack has it.
-    Raises _Unsure when the channel cannot be read (then nobody can tell, so nobody posts)."""
-    wanted = _metadata(digest, week)["event_payload"]
-    cursor = None
-    try:
-        while True:
-            page = client.conversations_history(channel=digest.channel, oldest=f"{since.timestamp():.6f}",
-                                                include_all_metadata=True, limit=200, cursor=cursor)
-            for message in page.get("messages") or []:
-                meta = message.get("metadata") or {}
-                if meta.get("event_type") == EVENT_TYPE and meta.get("event_payload") == wanted:
-                    return str(message["ts"])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-    except SlackApiError as exc:
-        error = explain(str(exc.response.get("error")), digest.channel)
-        raise _Unsure(f"could not check the channel for an earlier post ({error})") from None
-    except (SlackClientError, OSError) as exc:
-        raise _Unsure(f"could not check the channel for an earlier post ({type(exc).__name__})") from None
+    """The ts of this digest's message in the channel since `since`, if Slack has it."""
+    return find_posted(client, digest.channel, _metadata(digest, week), since,
+                       explain=lambda error: explain(error, digest.channel))
 
 
 # -- chart -------------------------------------------------------------------------------------
