@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from bot import __version__
 from bot.clock import Clock, utc_now
 from bot.config import DigestSettings, Settings
+from bot.delivery.handoff_cards import CardSync
 from bot.ingest.keys import issue_key
 from bot.ingest.people import remember_profile
 from bot.jobs import Services, build_scheduler
@@ -48,9 +49,12 @@ def create_web_app(
     on_startup: Callable[[], None] | None = None,
     on_shutdown: Callable[[], None] | None = None,
     activity: IngestActivity | None = None,
+    cards: CardSync | None = None,
 ) -> FastAPI:
     """Build the FastAPI app; `slack_app` is a Bolt App (HTTP mode) or None. Ingest
-    requests are counted in `activity`, which the Slack app's answers yield to."""
+    requests are counted in `activity`, which the Slack app's answers yield to. Jira
+    webhooks bring the handoff cards up to date through `cards` (made here when Slack is
+    configured and not given)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -96,7 +100,9 @@ def create_web_app(
             "digests": {digest.job_id: _digest_health(store, digest) for digest in settings.digests},
         }
 
-    app.include_router(jira_router(store, settings, clock))
+    if cards is None and slack_app is not None:
+        cards = CardSync.of(settings, store, clock)
+    app.include_router(jira_router(store, settings, clock, on_change=cards.request if cards else None))
     app.include_router(heartbeats_router(store, settings, clock))
     app.include_router(wakatime_read_router(store, settings, clock))
     app.include_router(github_router(store, settings, clock))
@@ -168,7 +174,8 @@ def build_server(settings: Settings, store: Store, clock: Clock = utc_now, *, sc
             socket_handler = socket_mode_handler(slack_app, settings)
     else:
         log.warning("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): slash commands are off")
-    jobs = build_scheduler(Services(settings, store, clock)) if scheduler else None
+    cards = CardSync.of(settings, store, clock)
+    jobs = build_scheduler(Services(settings, store, clock, cards)) if scheduler else None
 
     def start() -> None:
         # Everything loaded so far lives as long as the process: move it out of the cyclic
@@ -196,5 +203,6 @@ def build_server(settings: Settings, store: Store, clock: Clock = utc_now, *, sc
         on_startup=start,
         on_shutdown=stop,
         activity=activity,
+        cards=cards,
     )
     return Server(web=web, slack_app=slack_app, scheduler=jobs)

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -23,6 +23,9 @@ from bot.clock import Clock, utc_now
 from bot.config import WEEKDAYS, DigestSettings, Settings
 from bot.store import Store
 
+if TYPE_CHECKING:
+    from bot.delivery.handoff_cards import CardSync
+
 log = logging.getLogger(__name__)
 
 
@@ -33,6 +36,15 @@ class Services:
     settings: Settings
     store: Store
     clock: Clock = utc_now
+    cards: CardSync | None = None  # shared with the Jira webhook while serving
+
+    def card_sync(self) -> CardSync | None:
+        """The handoff card sync (made on first use outside `serve`); None when there are no cards."""
+        if self.cards is None:
+            from bot.delivery.handoff_cards import CardSync
+
+            self.cards = CardSync.of(self.settings, self.store, self.clock)
+        return self.cards
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,19 @@ def run_jira_sync(services: Services) -> str:
     if not settings.jira.configured:
         return "Jira is not configured (JIRA_URL unset): nothing to sync"
     result = sync_jira(settings, services.store, clock=services.clock)
-    return f"{result.issues} issues, {result.new_items} new changelog items, {result.api_calls} API calls"
+    text = f"{result.issues} issues, {result.new_items} new changelog items, {result.api_calls} API calls"
+    cards = services.card_sync()
+    run = cards.request() if cards else None
+    return text + (f"; {run.summary()}" if run else "")
+
+
+def sync_handoff_cards(services: Services) -> str:
+    """Post missing handoff cards and update changed ones (also after each webhook and sync)."""
+    cards = services.card_sync()
+    if cards is None:
+        return "no handoff cards: Slack is not configured or no [[team]] has a channel"
+    run = cards.request()
+    return run.summary() if run else "a card sync was running: it runs once more"
 
 
 def run_airflow_sync(services: Services) -> str:
@@ -110,7 +134,7 @@ def deliver_due_digests(services: Services, only: DigestSettings | None = None) 
     """Post every digest that is due (its latest scheduled time within its grace) and not
     yet posted; the ledger makes repeated and overlapping runs harmless."""
     from bot.delivery.digests import deliver_due
-    from bot.slack.app import digest_client
+    from bot.slack.app import posting_client
 
     settings = services.settings
     if not settings.digests:
@@ -118,7 +142,7 @@ def deliver_due_digests(services: Services, only: DigestSettings | None = None) 
     if not settings.slack_configured:
         return "Slack is not configured: no digests"
     chosen = settings.digests if only is None else (only,)
-    outcomes = deliver_due(services.store, settings, digest_client(settings), services.clock(), chosen)
+    outcomes = deliver_due(services.store, settings, posting_client(settings), services.clock(), chosen)
     if not outcomes:
         return "nothing due (each digest's latest scheduled time is beyond its grace)"
     return "; ".join(o.line() for o in outcomes)
@@ -210,6 +234,14 @@ JOBS: dict[str, Job] = {
             deliver_due_digests,
             lambda s: IntervalTrigger(minutes=5) if s.digests and s.slack_configured else None,
             misfire_grace_seconds=240,
+            run_at_start=True,
+        ),
+        Job(
+            "handoff-cards",
+            "Post missing handoff cards and update changed ones (retries failed posts)",
+            sync_handoff_cards,
+            lambda s: IntervalTrigger(minutes=1) if s.slack_configured and any(t.channel for t in s.teams) else None,
+            misfire_grace_seconds=50,
             run_at_start=True,
         ),
         Job(

@@ -72,9 +72,9 @@ def digest(ctx: click.Context, channel: str, name: str | None, week: str | None,
     if not settings.slack_configured:
         raise click.ClickException("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set to post (or use --dry-run)")
     from bot.delivery.digests import FAILED, deliver
-    from bot.slack.app import digest_client
+    from bot.slack.app import posting_client
 
-    outcome = deliver(store, settings, chosen, period, digest_client(settings), now)
+    outcome = deliver(store, settings, chosen, period, posting_client(settings), now)
     click.echo(outcome.line())
     if outcome.status == FAILED:
         ctx.exit(1)

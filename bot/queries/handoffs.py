@@ -35,6 +35,22 @@ class StatsReport:
 
 
 @dataclass(frozen=True)
+class HandoffCard:
+    """What a handoff's card in its team's channel shows (and the App Home and unfurls)."""
+
+    view: HandoffView
+    sla_due: datetime  # when an open wait passes the SLA (business time)
+    claimed_by: str | None = None  # the Slack user who claimed it with the Claim button
+    picked_up_by: str | None = None  # the Slack user Jira says picked it up, when linked
+    waited_workdays: float | None = None  # business days from request to pick-up (or withdrawal)
+    deleted: bool = False  # the issue was deleted in Jira (the card stays, without buttons)
+
+    @property
+    def is_open(self) -> bool:
+        return not self.deleted and self.view.cycle.state == HandoffState.OPEN
+
+
+@dataclass(frozen=True)
 class IssueReport:
     issue: JiraIssue
     cycles: Sequence[HandoffView]
@@ -138,6 +154,29 @@ class HandoffQueries:
         cycles = self._with_teams(self.store.handoffs(issue_key=issue.key))
         events = issue_timeline(issue, self.store.changelog(issue.key), self.rules)
         return IssueReport(issue=issue, cycles=cycles, events=events)
+
+    def requested_since(self, start: datetime) -> list[HandoffView]:
+        """Cycles requested at or after `start`, with teams, oldest first (the ones that get cards)."""
+        return [v for v in self._with_teams(self.store.handoffs(active_since=start)) if v.cycle.requested_at >= start]
+
+    def cycle(self, issue_key: str, cycle_no: int) -> HandoffView | None:
+        """One cycle of a (not deleted) issue, with its team."""
+        views = [v for v in self.store.handoffs(issue_key=issue_key) if v.cycle.cycle_no == cycle_no]
+        return self._with_teams(views)[0] if views else None
+
+    def card(self, view: HandoffView) -> HandoffCard:
+        """The card facts of a cycle: its SLA due time, who claimed or picked it up, the wait."""
+        c = view.cycle
+        sla = self.settings.jira.handoff_sla_workdays * self.calendar.seconds_per_workday
+        claim = self.store.claim_of(c.issue_key, c.cycle_no)
+        ended = c.picked_up_at or c.withdrawn_at or c.delivered_at
+        waited = self.calendar.business_days(c.requested_at, ended) if ended else None
+        picker = None
+        if c.picked_up_by_name and view.assignee_email and c.state != HandoffState.OPEN:
+            picker = self._links().get(view.assignee_email.lower())
+        return HandoffCard(view, self.calendar.moment_after(c.requested_at, sla),
+                           claimed_by=claim.slack_user_id if claim else None, picked_up_by=picker,
+                           waited_workdays=waited)
 
     def filtered(self, window: str, now: datetime, state: HandoffState | None) -> list[HandoffView]:
         """For exports: cycles active in the window, optionally of one state."""

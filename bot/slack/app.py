@@ -43,10 +43,11 @@ def web_client(settings: Settings) -> WebClient:
     )
 
 
-def digest_client(settings: Settings) -> WebClient:
-    """A client for posting digests: 429s are retried after Retry-After (nothing was posted),
-    but 5xx and dropped connections are not retried blindly, because Slack may have posted
-    anyway; `bot.delivery.digests` checks the channel before trying again."""
+def posting_client(settings: Settings) -> WebClient:
+    """A client for what is posted once (digests, handoff cards): 429s are retried after
+    Retry-After (nothing was posted), but 5xx and dropped connections are not retried
+    blindly, because Slack may have posted anyway; `bot.delivery.once` checks the channel
+    before trying again."""
     base_url = settings.slack_api_url or WebClient.BASE_URL
     return WebClient(token=settings.slack_bot_token, base_url=base_url.rstrip("/") + "/",
                      retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)], logger=log)

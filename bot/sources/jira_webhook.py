@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -124,8 +124,10 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> APIRouter:
-    """`POST /webhooks/jira`."""
+def make_router(store: Store, settings: Settings, clock: Clock = utc_now,
+                on_change: Callable[[], object] | None = None) -> APIRouter:
+    """`POST /webhooks/jira`; `on_change` runs after each stored event, once the answer is
+    sent (the composition root brings the handoff cards up to date there)."""
     router = APIRouter(tags=["webhooks"])
     ingest = JiraIngest.of(settings.jira)
     secret = settings.jira.webhook_secret
@@ -138,7 +140,7 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
 
     @router.post("/webhooks/jira", summary="Jira issue webhooks", description=_DESCRIPTION,
                  responses=_RESPONSES, openapi_extra=_REQUEST, response_class=JSONResponse)
-    async def jira_webhook(request: Request) -> JSONResponse:
+    async def jira_webhook(request: Request, background: BackgroundTasks) -> JSONResponse:
         if not unsigned:
             require_secret(secret, "Jira", "JIRA_WEBHOOK_SECRET")
         body = await request.body()
@@ -152,6 +154,8 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
         event = parse_event(payload, settings, now)
         delivery = request.headers.get(DELIVERY_HEADER)  # a busy database is a 503: Jira retries 5xx
         result = await run_in_threadpool(apply_event, store, event, ingest, delivery, now)
+        if on_change is not None:
+            background.add_task(on_change)
         return JSONResponse({"event": name, **result})
 
     return router

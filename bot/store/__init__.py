@@ -15,10 +15,11 @@ from bot.store.focus import FocusStore
 from bot.store.jira import JiraStore
 from bot.store.migrations import migrations
 from bot.store.pipelines import PipelineStore
+from bot.store.posts import PostStore
 from bot.store.sync import SyncStore
 
 
-class Store(JiraStore, SyncStore, FocusStore, PipelineStore, DigestStore):
+class Store(JiraStore, SyncStore, FocusStore, PipelineStore, DigestStore, PostStore):
     """Typed reads and idempotent writes over the Research Bridge database."""
 
     def __init__(self, path: str | Path):

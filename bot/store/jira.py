@@ -61,13 +61,15 @@ class JiraStore(StoreBase):
         states: Sequence[HandoffState] | None = None,
         active_since: datetime | None = None,
         issue_key: str | None = None,
+        deleted: bool = False,
     ) -> list[HandoffView]:
         """Handoff cycles joined with their issues, oldest request first.
 
         `active_since` keeps cycles with any event (requested, picked up, delivered,
-        withdrawn) at or after that time, plus every cycle still open.
+        withdrawn) at or after that time, plus every cycle still open. `deleted`: the cycles of
+        issues deleted in Jira instead (hidden from every other view).
         """
-        where = ["i.deleted_at IS NULL"]
+        where = ["i.deleted_at IS NOT NULL" if deleted else "i.deleted_at IS NULL"]
         params: list[str | None] = []
         if states:
             where.append(f"c.state IN ({', '.join('?' for _ in states)})")

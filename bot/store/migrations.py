@@ -315,3 +315,22 @@ def m009_digest_deliveries(db: Database) -> None:
         pk=("channel", "digest", "period"),
     )
     db.table("digest_deliveries").create_index(["status", "claimed_at"])
+
+
+@migrations()
+def m010_slack_posts_and_claims(db: Database) -> None:
+    """The post ledger (one row per thing the bot posts once: a handoff's card, each tier of
+    its escalation), claimed before posting like the digest ledger; and one claim row per
+    handoff cycle, so exactly one Slack click writes to Jira."""
+    db.table("slack_posts").create(
+        {"kind": str, "key": str, "channel": str, "status": str, "claim_token": str, "claimed_at": str,
+         "first_claimed_at": str, "attempts": int, "outcome_known": int, "message_ts": str, "posted_at": str,
+         "error": str, "fingerprint": str, "updated_at": str, "final": int},
+        pk=("kind", "key"),
+    )
+    db.table("slack_posts").create_index(["kind", "status", "final"])
+    db.table("handoff_claims").create(
+        {"issue_key": str, "cycle_no": int, "slack_user_id": str, "status": str, "started_at": str,
+         "finished_at": str},
+        pk=("issue_key", "cycle_no"),
+    )

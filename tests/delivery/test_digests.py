@@ -35,7 +35,7 @@ from bot.digest.period import week_named
 from bot.ingest.pipelines import record_pipeline_runs
 from bot.jobs import Services, all_jobs, build_scheduler, run_job
 from bot.models import PipelineRun
-from bot.slack.app import digest_client
+from bot.slack.app import posting_client
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
 from tests.support.bridge import slack_env, slack_settings
@@ -101,7 +101,7 @@ def db(tmp_path: Path) -> Path:
 
 def tick(db: Path, settings: Settings, now: datetime) -> list:
     """One scheduler tick in a fresh process: a new Store on the same file."""
-    return deliver_due(Store(db), settings, digest_client(settings), now, sleep=no_sleep)
+    return deliver_due(Store(db), settings, posting_client(settings), now, sleep=no_sleep)
 
 
 # -- exactly once across restarts, ticks and manual runs ----------------------------------------
@@ -157,7 +157,7 @@ def test_two_runs_racing_post_once(fake: FakeSlack, db: Path) -> None:
     def run() -> None:
         store = Store(db)  # each "process" has its own connection
         barrier.wait()
-        outcomes.extend(deliver_due(store, settings, digest_client(settings), berlin(23, 9), sleep=no_sleep))
+        outcomes.extend(deliver_due(store, settings, posting_client(settings), berlin(23, 9), sleep=no_sleep))
 
     threads = [threading.Thread(target=run) for _ in range(3)]
     for t in threads:
@@ -211,7 +211,7 @@ def test_a_reply_lost_after_slack_posted_is_found_not_posted_twice(fake: FakeSla
 def test_a_5xx_without_a_post_is_retried_with_backoff(fake: FakeSlack, db: Path) -> None:
     fake.fail_next("chat.postMessage", 1, status=503)
     waits: list[float] = []
-    [outcome] = deliver_due(Store(db), settings_for(fake), digest_client(settings_for(fake)), berlin(23, 9),
+    [outcome] = deliver_due(Store(db), settings_for(fake), posting_client(settings_for(fake)), berlin(23, 9),
                             sleep=waits.append)
     assert outcome.status == POSTED and waits == [2.0]
     assert len(posted_digests(fake)) == 1
@@ -238,7 +238,7 @@ def test_a_run_that_died_mid_post_is_recovered_from_the_channel(fake: FakeSlack,
     week = week_named(W47, BERLIN)
     # The dead run claimed the week and its message reached Slack; it never recorded the ts.
     assert store.claim_digest(CHANNEL, "weekly", W47, "dead-run", berlin(23, 9), LEASE).state == "claimed"
-    client = digest_client(settings)
+    client = posting_client(settings)
     ts = client.chat_postMessage(channel=CHANNEL, text="digest", metadata={
         "event_type": EVENT_TYPE, "event_payload": {"channel": CHANNEL, "digest": "weekly", "week": W47}})["ts"]
     busy = deliver(Store(db), settings, settings.digests[0], week, client, berlin(23, 9, 5), sleep=no_sleep)

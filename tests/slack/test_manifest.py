@@ -20,7 +20,9 @@ MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
 # The bot-token scope each Web API method needs (https://api.slack.com/methods/<method>).
 SCOPES = {
     "chat_postMessage": {"chat:write"},
+    "chat_update": {"chat:write"},
     "conversations_history": {"channels:history", "groups:history"},
+    "conversations_replies": {"channels:history", "groups:history"},
     "conversations_info": {"channels:read", "groups:read"},
     "conversations_open": {"im:write"},
     "files_upload_v2": {"files:write"},
