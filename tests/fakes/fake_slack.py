@@ -13,6 +13,16 @@ shares, `channel_not_found` for private channels the bot is not in, `is_archived
 `chat:write.public` a public channel accepts posts without membership), history with message
 metadata (`conversations.history`, `include_all_metadata`), and fault injection (429 with
 Retry-After, 500, a reply lost after the work was done, slow methods).
+
+Messages are kept as Slack keeps them: `chat.postMessage` lands in the channel
+(`fake.messages(channel)`, or `fake.replies(channel)` with `thread_ts`); `chat.update` finds the
+message by ts (`message_not_found` if the fake never saw it, `cant_update_message` if the bot did
+not post it) and replaces it as Slack does (blocks given: replaced; only text given: blocks
+dropped; neither: kept), so `fake.message(channel, ts)` is the card as a reader sees it now.
+
+Interactive surfaces (tests/fakes/fake_slack_surfaces.py): `views.open` / `views.push` /
+`views.update` (modal checks, `fake.views`, one-use `fake.trigger_id()` expiring after 3 s,
+`hash_conflict`), `chat.unfurl` (`fake.unfurls`) and `chat.getPermalink`.
 """
 
 from __future__ import annotations
@@ -26,7 +36,10 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.fakes.fake_slack_surfaces import SlackSurfaces, Unfurl
 from tests.fakes.loopback import LoopbackServer
+
+__all__ = ["Call", "FakeChannel", "FakeSlack", "FakeUser", "Unfurl"]
 
 _JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata")
 
@@ -92,7 +105,7 @@ class FakeChannel:
     replies: list[dict[str, Any]] = field(default_factory=list)  # thread replies and file shares
 
 
-class FakeSlack(LoopbackServer):
+class FakeSlack(SlackSurfaces, LoopbackServer):
     """Start with `FakeSlack().start()` (or as a context manager); `stop()` when done."""
 
     def __init__(self, tokens: tuple[str, ...] = ("xoxb-test-token",), team_id: str = "T0TEAM") -> None:
@@ -112,6 +125,7 @@ class FakeSlack(LoopbackServer):
         self.public_posting = True  # the token has chat:write.public
         self.delays: dict[str, float] = {}  # method -> seconds to wait before answering
         self._lock = threading.RLock()
+        self._init_surfaces()  # views, unfurls, triggers
 
     # -- lifecycle (start/stop/with: LoopbackServer) -----------------------------------
 
@@ -171,6 +185,24 @@ class FakeSlack(LoopbackServer):
     def replies(self, channel_id: str) -> list[dict[str, Any]]:
         return list(self.channel(channel_id).replies)
 
+    def message(self, channel_id: str, ts: str) -> dict[str, Any]:
+        """The message (top-level or a thread reply) as it stands now, after any chat.update."""
+        with self._lock:
+            found = self._find_message(channel_id, ts)
+            if found is None:
+                known = [m["ts"] for m in self.channel(channel_id).messages + self.channel(channel_id).replies]
+                raise KeyError(f"no message {ts} in {channel_id}; it has {known}")
+            return dict(found[0][found[1]])
+
+    def _find_message(self, channel_id: str, ts: str) -> tuple[list[dict[str, Any]], int] | None:
+        """(the list holding it, its index) of the message `ts` in a channel, or None."""
+        channel = self.channel(channel_id)
+        for held in (channel.messages, channel.replies):
+            for i, m in enumerate(held):
+                if m.get("ts") == ts:
+                    return held, i
+        return None
+
     # -- inspection ----------------------------------------------------------------------
 
     def calls(self, method: str | None = None) -> list[Call]:
@@ -206,13 +238,15 @@ class FakeSlack(LoopbackServer):
                 self._cond.wait(left)
 
     def reset(self) -> None:
-        """Forget recorded calls, pending faults, delays and channels' contents."""
+        """Forget recorded calls, pending faults, delays, channels' contents, views, unfurls and
+        triggers."""
         with self._cond:
             self._calls.clear()
             self._faults.clear()
             self.delays.clear()
             self.channels.clear()
             self.public_posting = True
+            self._reset_surfaces()
 
     # -- request handling ----------------------------------------------------------------
 
@@ -316,6 +350,7 @@ class FakeSlack(LoopbackServer):
             "conversations.info": self._conversations_info,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            **self._surface_methods(),
         }
 
     def _auth_test(self, body: dict) -> dict:
@@ -410,11 +445,38 @@ class FakeSlack(LoopbackServer):
         return {"ok": True, "message_ts": self._ts()}
 
     def _update(self, body: dict) -> dict:
+        """Replace a message the bot posted, as Slack does: `blocks` given replace the old ones,
+        `text` alone drops them (Slack renders the text), neither keeps them; the same for
+        attachments and metadata (kept unless given)."""
         if not body.get("ts"):
             return {"ok": False, "error": "message_not_found"}
         if problem := self._message_problem(body):
             return {"ok": False, "error": problem}
-        return {"ok": True, "channel": body["channel"], "ts": body["ts"], "text": body.get("text", "")}
+        channel_id, ts = body["channel"], body["ts"]
+        channel = self.channel(channel_id)
+        if not channel_id.startswith("D") and channel.private and not channel.member:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel.archived:
+            return {"ok": False, "error": "is_archived"}
+        with self._lock:
+            found = self._find_message(channel_id, ts)
+            if found is None:
+                return {"ok": False, "error": "message_not_found"}
+            held, index = found
+            message = dict(held[index])
+            if message.get("bot_id") != self.bot_id:
+                return {"ok": False, "error": "cant_update_message"}
+            if "blocks" in body:
+                message["blocks"] = body["blocks"]
+            elif "text" in body:
+                message["blocks"] = []
+            if "text" in body:
+                message["text"] = body["text"]
+            for key in ("attachments", "metadata"):
+                if key in body:
+                    message[key] = body[key]
+            held[index] = message  # a new dict: what a test read before stays as it was
+        return {"ok": True, "channel": channel_id, "ts": ts, "text": message.get("text", ""), "message": message}
 
     def _views_publish(self, body: dict) -> dict:
         view = body.get("view")
@@ -486,6 +548,10 @@ class FakeSlack(LoopbackServer):
                     channel.messages.append(share)
         return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
 
+    def _check_blocks(self, blocks: Any, max_blocks: int) -> str | None:
+        """The Block Kit check, for the surfaces mixin."""
+        return _blocks_problem(blocks, max_blocks)
+
     def uploaded(self, file_id: str) -> bytes | None:
         """Bytes received at a file's upload URL (None if never uploaded)."""
         return self._uploads.get(file_id)
@@ -507,6 +573,8 @@ def _blocks_problem(blocks: Any, max_blocks: int) -> str | None:
     if len(blocks) > max_blocks:
         return f"{len(blocks)} blocks > {max_blocks}"
     for block in blocks:
+        if not isinstance(block, dict) or not isinstance(block.get("text") or {}, dict):
+            return "a block must be an object, its text a text object"
         kind = block.get("type")
         text = (block.get("text") or {}).get("text", "")
         if kind == "section" and len(text) > 3000:
