@@ -11,14 +11,16 @@ import logging
 import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable
 
 from fastapi import FastAPI
 
 from bot import __version__
+from bot.actions.claim import ClaimResult, claim_handoff
 from bot.clock import Clock, utc_now
 from bot.config import DigestSettings, Settings
-from bot.delivery.handoff_cards import CardSync
+from bot.delivery.handoff_cards import CardSync, refresh_card
 from bot.ingest.keys import issue_key
 from bot.ingest.people import remember_profile
 from bot.jobs import Services, build_scheduler
@@ -29,6 +31,7 @@ from bot.sources.github import make_router as github_router
 from bot.sources.gitlab import make_router as gitlab_router
 from bot.sources.heartbeats import make_router as heartbeats_router
 from bot.sources.jira_webhook import make_router as jira_router
+from bot.sources.jira_writes import JiraWriter
 from bot.sources.wakatime_read import make_router as wakatime_read_router
 from bot.store import Store
 from bot.web import errors as web_errors
@@ -135,14 +138,27 @@ def _digest_health(store: Store, digest: DigestSettings) -> dict:
 
 
 def slack_context(settings: Settings, store: Store, clock: Clock = utc_now) -> SlackContext:
-    """What the Slack listeners get for this store: read-only queries, and keys and profiles
-    written through `bot.ingest`."""
+    """What the Slack listeners get for this store: read-only queries; keys and profiles
+    written through `bot.ingest`; Claim through `bot.actions` (one Jira client, made on the
+    first click) and the card brought up to date through `bot.delivery`."""
+    from bot.slack.app import posting_client
+
+    jira = JiraWriter(settings)
+
+    def claim(key: str, cycle_no: int, user: str, email: str | None, now: datetime) -> ClaimResult:
+        return claim_handoff(store, settings, lambda: jira, key, cycle_no, user, email, now)
+
+    def refresh(key: str, cycle_no: int) -> bool:
+        return refresh_card(store, settings, posting_client(settings), key, cycle_no, clock())
+
     return SlackContext(
         settings=settings,
         queries=Queries.of(store, settings),
         clock=clock,
         issue_key=lambda user, now: issue_key(store, user, now),
         remember_profile=lambda user, answer, now: remember_profile(store, settings, user, answer, now),
+        claim_handoff=claim if settings.jira.configured else None,
+        refresh_card=refresh,
     )
 
 

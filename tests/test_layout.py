@@ -20,19 +20,20 @@ MAX_LINES = 500
 
 # layer -> layers of bot it must not import
 FORBIDDEN = {
-    "metrics": {"store", "slack", "sources", "queries", "ingest", "digest", "delivery", "web", "cli", "terminal",
+    "metrics": {"actions", "store", "slack", "sources", "queries", "ingest", "digest", "delivery", "web", "cli", "terminal",
                 "demo", "app", "jobs"},
-    "store": {"metrics", "slack", "sources", "ingest", "queries", "digest", "delivery", "web", "cli", "terminal",
+    "store": {"actions", "metrics", "slack", "sources", "ingest", "queries", "digest", "delivery", "web", "cli", "terminal",
               "demo", "app", "jobs"},
-    "sources": {"metrics", "slack", "digest", "delivery", "cli", "terminal", "demo", "app", "jobs"},
-    "ingest": {"slack", "sources", "digest", "delivery", "web", "cli", "terminal", "demo", "app", "jobs"},
-    "queries": {"slack", "sources", "ingest", "delivery", "web", "cli", "terminal", "demo", "app", "jobs"},
-    "digest": {"slack", "delivery", "sources", "ingest", "web", "cli", "terminal", "demo", "app", "jobs"},
-    "slack": {"store", "sources", "ingest", "delivery", "cli", "terminal", "demo", "app", "jobs"},
-    "web": {"store", "metrics", "slack", "sources", "ingest", "queries", "digest", "delivery", "cli", "terminal",
+    "sources": {"actions", "metrics", "slack", "digest", "delivery", "cli", "terminal", "demo", "app", "jobs"},
+    "ingest": {"actions", "slack", "sources", "digest", "delivery", "web", "cli", "terminal", "demo", "app", "jobs"},
+    "queries": {"actions", "slack", "sources", "ingest", "delivery", "web", "cli", "terminal", "demo", "app", "jobs"},
+    "digest": {"actions", "slack", "delivery", "sources", "ingest", "web", "cli", "terminal", "demo", "app", "jobs"},
+    "slack": {"store", "sources", "ingest", "actions", "delivery", "cli", "terminal", "demo", "app", "jobs"},
+    "web": {"actions", "store", "metrics", "slack", "sources", "ingest", "queries", "digest", "delivery", "cli", "terminal",
             "demo", "app", "jobs"},
-    "terminal": {"store", "sources", "ingest", "delivery", "web", "cli", "app", "jobs"},
-    "demo": {"slack", "delivery", "web", "cli", "app", "jobs"},
+    "terminal": {"actions", "store", "sources", "ingest", "delivery", "web", "cli", "app", "jobs"},
+    "demo": {"actions", "slack", "delivery", "web", "cli", "app", "jobs"},
+    "actions": {"slack", "delivery", "digest", "web", "cli", "terminal", "demo", "app", "jobs"},
 }
 # layer -> (layer it may import only part of, that part): the terminal prints the same plain-text
 # lines Slack shows, from the renderers, never from the listeners or the app

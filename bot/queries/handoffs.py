@@ -47,7 +47,8 @@ class HandoffCard:
 
     @property
     def is_open(self) -> bool:
-        return not self.deleted and self.view.cycle.state == HandoffState.OPEN
+        """Still waiting for someone to claim it (so it shows a Claim button)."""
+        return not self.deleted and self.view.cycle.state == HandoffState.OPEN and self.claimed_by is None
 
 
 @dataclass(frozen=True)

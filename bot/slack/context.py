@@ -1,17 +1,32 @@
-"""What the Slack listeners get: the settings, the clock, read-only queries, and the two
-writes a person can ask for in Slack, as callables the composition root (`bot.app`) binds
-to the store (the slack package never imports the store, the sources or ingest)."""
+"""What the Slack listeners get: the settings, the clock, read-only queries, and the writes
+a person can ask for in Slack (a key, a cached profile, a Claim), as callables the
+composition root (`bot.app`) binds to the store and Jira (the slack package never imports
+the store, the sources, ingest or the actions)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Protocol
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.queries import Queries
 from bot.slack.people import RememberProfile
+
+
+class ClaimOutcome(Protocol):
+    """What a claim tells the clicker (`bot.actions.claim.ClaimResult`)."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def message(self) -> str: ...
+
+
+# (issue key, cycle number, Slack user, their Slack e-mail, now) -> what happened
+ClaimHandoff = Callable[[str, int, str, "str | None", datetime], ClaimOutcome]
 
 
 @dataclass(frozen=True)
@@ -21,3 +36,5 @@ class SlackContext:
     clock: Clock
     issue_key: Callable[[str, datetime], str]  # a new heartbeat key for a person (old ones revoked)
     remember_profile: RememberProfile  # cache what users.info said (and recut rollups on a new zone)
+    claim_handoff: ClaimHandoff | None = None  # Claim: assign in Jira and move to a pick-up status
+    refresh_card: Callable[[str, int], object] | None = None  # bring a handoff's card up to date now

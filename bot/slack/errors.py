@@ -38,8 +38,8 @@ def on_error(error: Exception, body: dict, context: BoltContext, logger: logging
 
 
 def answering_errors(listener: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a slash-command listener (it must take `command` and `respond`) so a failure is
-    reported by `report_failure` instead of escaping to Bolt.
+    """Wrap a slash-command or action listener (it must take `respond`, and `command` or
+    `body`) so a failure is reported by `report_failure` instead of escaping to Bolt.
 
     Bolt 1.x in HTTP mode runs the listener in a worker thread after ack(); when it raises,
     the runner sets status 500 on the very response object already handed back for the
@@ -52,8 +52,10 @@ def answering_errors(listener: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return listener(**kwargs)
         except Exception as error:
-            command = kwargs.get("command") or {}
-            report_failure(error, command.get("command", "command"), command.get("user_id"), kwargs.get("respond"))
+            command, body = kwargs.get("command") or {}, kwargs.get("body") or {}
+            what = command.get("command") or (body.get("actions") or [{}])[0].get("action_id") or "command"
+            user = command.get("user_id") or (body.get("user") or {}).get("id")
+            report_failure(error, what, user, kwargs.get("respond"))
             return None
 
     return run

@@ -117,6 +117,17 @@ class JiraStore(StoreBase):
         """
         return [r[0] for r in self.db.conn.execute(sql)]
 
+    def jira_account_of(self, email: str) -> str | None:
+        """The Jira account id (Cloud) or user name (Data Center) seen with `email` in the
+        synced issues and changelog, if any."""
+        row = self.db.execute(
+            "SELECT account FROM ("
+            " SELECT assignee_account_id AS account, lower(assignee_email) AS email FROM jira_issues"
+            " UNION ALL SELECT reporter_account_id, lower(reporter_email) FROM jira_issues"
+            " UNION ALL SELECT author_account_id, lower(author_email) FROM jira_changelog"
+            ") WHERE email = ? AND account IS NOT NULL AND account != '' LIMIT 1", [email.lower()]).fetchone()
+        return row[0] if row else None
+
     def user_links(self) -> dict[str, str | None]:
         return {r["jira_user"]: r["slack_user_id"] for r in self.db.query("SELECT * FROM user_links")}
 

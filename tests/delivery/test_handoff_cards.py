@@ -15,7 +15,7 @@ from bot.slack.app import posting_client
 from bot.store import Store
 from tests.fakes.fake_jira import FakeJira
 from tests.fakes.fake_slack import FakeSlack
-from tests.support.bridge import Bridge, joined, running_bridge, slack_settings
+from tests.support.bridge import Bridge, joined, posted_card, running_bridge, slack_settings
 from tests.support.webhooks import post_jira
 
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)  # a Wednesday, in work hours
@@ -127,8 +127,7 @@ def test_the_card_follows_its_handoff_and_is_final_once_delivered(bridge: Bridge
                                                                  fake: FakeSlack) -> None:
     issue, history = hand_over(jira, "RES-3", NOW - timedelta(hours=20))
     deliver(bridge, jira, "RES-3", history)
-    posted = fake.wait_for("chat.postMessage")[0]
-    ts = posted.body.get("ts") or fake.messages(VISION)[-1]["ts"]
+    ts = posted_card(fake, VISION)
     picked = issue.transition(NOW - timedelta(hours=2), "In Progress")
     deliver(bridge, jira, "RES-3", picked)
     [update] = fake.wait_for("chat.update")

@@ -4,13 +4,11 @@ requests, a fake Slack Web API recording what reached Slack, and rollups seeded 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Iterator
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -101,27 +99,8 @@ def focus(b: Bridge, text: str, user: str = "U0ANA") -> str:
 
 
 def click(b: Bridge, action_id: str, user: str, value: str = "replace", **extra: object) -> dict:
-    """Click a button of a `/focus` answer as `user` (a signed block_actions payload, as Slack
-    sends it for an ephemeral message); return what was posted to its response_url."""
-    response_url = b.fake.response_url()
-    payload = {
-        "type": "block_actions", "user": {"id": user, "username": user.lower(), "name": user.lower(),
-                                          "team_id": "T0TEAM"},
-        "api_app_id": "A0BRIDGE", "token": "verification-token", "trigger_id": "13345224609.738474920.8088930838d88",
-        "container": {"type": "message", "message_ts": "1749826800.000200", "channel_id": "C0GENERAL",
-                      "is_ephemeral": True},
-        "team": {"id": "T0TEAM", "domain": "fake"}, "enterprise": None, "is_enterprise_install": False,
-        "channel": {"id": "C0GENERAL", "name": "general"}, "state": {"values": {}}, "response_url": response_url,
-        "actions": [{"action_id": action_id, "block_id": "focus_setup_key", "value": value, "type": "button",
-                     "text": {"type": "plain_text", "text": "Replace my key", "emoji": True},
-                     "action_ts": "1749826900.123456"}],
-        **extra,
-    }
-    started = time.monotonic()
-    resp = b.post(urlencode({"payload": json.dumps(payload)}))
-    assert resp.status_code == 200, resp.text
-    assert time.monotonic() - started < 1.5  # acked at once
-    return b.fake.response_to(response_url).body
+    """Click a button of a `/focus` answer as `user`; return what was posted to its response_url."""
+    return b.click(action_id, user, value, block_id="focus_setup_key", label="Replace my key", **extra)
 
 
 def send_heartbeats(b: Bridge, key: str, times: list[float]) -> httpx.Response:

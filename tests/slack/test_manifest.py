@@ -33,7 +33,7 @@ SCOPES = {
     "views_publish": set(),
     "auth_test": set(),
 }
-NOT_SLACK = {"enhanced_search_issues", "search_issues", "server_info"}  # the jira library's
+NOT_SLACK = {"enhanced_search_issues", "search_issues", "server_info", "search_users", "transition_issue"}  # jira's
 
 
 def slack_methods_called() -> set[str]:

@@ -57,6 +57,16 @@ class Bridge:
         (see `slack_requests.signed_headers` for `age`, `signature` and `content_type`)."""
         return slack_requests.signed_post(self.url, body, secret or self.settings.slack_signing_secret, **kwargs)
 
+    def click(self, action_id: str, user: str, value: str, **kwargs) -> dict:
+        """Click a button as `user` (see `slack_requests.block_actions` for kwargs); check it
+        was acked at once; return what the app posted to the click's response_url."""
+        response_url = self.fake.response_url()
+        started = time.monotonic()
+        resp = self.post(slack_requests.block_actions(action_id, user, value, response_url, **kwargs))
+        assert resp.status_code == 200, resp.text
+        assert time.monotonic() - started < 1.5  # acked at once; the work follows
+        return self.fake.response_to(response_url).body
+
     def ask(self, command: str, text: str, user: str) -> dict:
         """Send `command text` as `user`; check it was acked at once and answered privately
         within Slack's limits; return the answer posted to the response_url."""
@@ -96,3 +106,12 @@ def texts(blocks: list[dict]) -> list[str]:
 def joined(blocks: list[dict]) -> str:
     """All the text of `blocks`, one line per block or element."""
     return "\n".join(texts(blocks))
+
+
+def posted_card(fake: FakeSlack, channel: str, count: int = 1, timeout: float = 5) -> str:
+    """The ts of the `count`-th message the app posted to `channel` (waiting for it to be stored)."""
+    deadline = time.monotonic() + timeout
+    while len(fake.messages(channel)) < count:
+        assert time.monotonic() < deadline, f"no message {count} in {channel} within {timeout} s"
+        time.sleep(0.01)
+    return fake.messages(channel)[count - 1]["ts"]

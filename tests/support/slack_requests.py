@@ -4,6 +4,7 @@ Shared by the tests and the benchmarks, so every one of them exercises the same 
 
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import urlencode
 
@@ -41,3 +42,22 @@ def signed_post(url: str, body: str, secret: str, **kwargs) -> httpx.Response:
     """POST `body` to the app's /slack/events, signed (see `signed_headers` for kwargs)."""
     return httpx.post(url + "/slack/events", content=body.encode(), headers=signed_headers(secret, body, **kwargs),
                       timeout=10)
+
+
+def block_actions(action_id: str, user: str, value: str, response_url: str, *, block_id: str = "b0",
+                  channel: str = "C0GENERAL", message_ts: str = "1749826800.000200", ephemeral: bool = True,
+                  label: str = "Button", **extra: object) -> str:
+    """The form body of a button click (`block_actions`), as Slack sends it for a message's
+    button (`ephemeral`: in a private answer, else in a channel message)."""
+    payload = {
+        "type": "block_actions", "user": {"id": user, "username": user.lower(), "name": user.lower(),
+                                          "team_id": "T0TEAM"},
+        "api_app_id": "A0BRIDGE", "token": "verification-token", "trigger_id": "13345224609.738474920.8088930838d88",
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": ephemeral},
+        "team": {"id": "T0TEAM", "domain": "fake"}, "enterprise": None, "is_enterprise_install": False,
+        "channel": {"id": channel, "name": channel.lower()}, "state": {"values": {}}, "response_url": response_url,
+        "actions": [{"action_id": action_id, "block_id": block_id, "value": value, "type": "button",
+                     "text": {"type": "plain_text", "text": label, "emoji": True}, "action_ts": "1749826900.123456"}],
+        **extra,
+    }
+    return urlencode({"payload": json.dumps(payload)})

@@ -70,6 +70,8 @@ def _state_line(card: HandoffCard, seconds_per_workday: float, sla_workdays: flo
         f" after {business_days(card.waited_workdays * seconds_per_workday, seconds_per_workday)}"
     if card.deleted:
         return ":wastebasket: The issue was deleted in Jira."
+    if c.state is HandoffState.OPEN and card.claimed_by:  # Jira's pick-up not read back yet
+        return f":white_check_mark: Claimed by <@{card.claimed_by}>"
     if c.state is HandoffState.OPEN:
         return (f":hourglass_flowing_sand: Waiting for engineering · pick-up SLA ({sla_workdays:g} workdays)"
                 f" due {slack_date(card.sla_due)}")

@@ -18,6 +18,7 @@ from bot.metrics.handoffs import HandoffStats, business_wait_seconds, wait_secon
 from bot.metrics.workcal import WorkCalendar
 from bot.models import HandoffState, HandoffView
 from bot.queries.handoffs import IssueReport, StatsReport
+from bot.slack.blocks.cards import claim_button
 from bot.slack.blocks.kit import (
     MAX_HOME_BLOCKS,
     MAX_MESSAGE_BLOCKS,
@@ -44,9 +45,11 @@ def _wait(seconds: float, business: float, calendar: WorkCalendar) -> str:
 
 
 def _handoff_row(
-    view: HandoffView, now: datetime, calendar: WorkCalendar, tz: ZoneInfo, sla_workdays: float
+    view: HandoffView, now: datetime, calendar: WorkCalendar, tz: ZoneInfo, sla_workdays: float,
+    claimable: bool = False,
 ) -> SectionBlock:
-    """One handoff: link, summary, wait (business and calendar), requester, team, SLA marker."""
+    """One handoff: link, summary, wait (business and calendar), requester, team, SLA marker;
+    a Claim button beside it while it is open, when `claimable`."""
     c = view.cycle
     waited, business = wait_seconds(c, now), business_wait_seconds(c, now, calendar)
     title = f"{key_link(view.key, view.url)} {clip(escape(view.summary), MAX_SUMMARY)}"
@@ -63,7 +66,10 @@ def _handoff_row(
     text = f"{title}\n{' · '.join(details)}"
     if c.state is HandoffState.OPEN and business > sla_workdays * calendar.seconds_per_workday:
         text += f"\n:warning: over the {sla_workdays:g}-workday pick-up SLA"
-    return section(text)
+    block = section(text)
+    if claimable and c.state is HandoffState.OPEN:
+        block.accessory = claim_button(c.issue_key, c.cycle_no)
+    return block
 
 
 def _oldest_first(views: Iterable[HandoffView]) -> list[HandoffView]:
@@ -79,6 +85,7 @@ def open_handoffs_blocks(
     *,
     sla_workdays: float = 3,
     max_blocks: int = MAX_MESSAGE_BLOCKS,
+    claimable: bool = False,
 ) -> list[Block]:
     """Open handoffs oldest first, with a one-line summary; one friendly line when empty."""
     if not views:
@@ -91,7 +98,7 @@ def open_handoffs_blocks(
     if breaches:
         summary += f" · {breaches} over the {sla_workdays:g}-workday SLA"
     head = [header(title), context(summary)]
-    rows = [_handoff_row(v, now, calendar, tz, sla_workdays) for v in ordered]
+    rows = [_handoff_row(v, now, calendar, tz, sla_workdays, claimable) for v in ordered]
     return fit(head, rows, max_blocks=max_blocks, hint=REPORT_HINT)
 
 
@@ -103,9 +110,11 @@ def team_handoffs_blocks(
     tz: ZoneInfo,
     *,
     sla_workdays: float = 3,
+    claimable: bool = False,
 ) -> list[Block]:
     """A team's open handoffs (the open-handoffs list with the team in the title)."""
-    return open_handoffs_blocks(views, now, calendar, tz, f"Open handoffs — team {team}", sla_workdays=sla_workdays)
+    return open_handoffs_blocks(views, now, calendar, tz, f"Open handoffs — team {team}", sla_workdays=sla_workdays,
+                                claimable=claimable)
 
 
 def user_handoffs_blocks(
@@ -117,6 +126,7 @@ def user_handoffs_blocks(
     sla_workdays: float = 3,
     max_blocks: int = MAX_MESSAGE_BLOCKS,
     title: str = "Your active handoffs",
+    claimable: bool = False,
 ) -> list[Block]:
     """The caller's active handoffs: open ones (oldest first), then those picked up."""
     if not views:
@@ -125,7 +135,7 @@ def user_handoffs_blocks(
     open_views = [v for v in ordered if v.cycle.state is HandoffState.OPEN]
     picked = [v for v in ordered if v.cycle.state is not HandoffState.OPEN]
     head = [header(title), context(f"*{len(open_views)}* waiting · *{len(picked)}* picked up")]
-    rows = [_handoff_row(v, now, calendar, tz, sla_workdays) for v in open_views + picked]
+    rows = [_handoff_row(v, now, calendar, tz, sla_workdays, claimable) for v in open_views + picked]
     return fit(head, rows, max_blocks=max_blocks, hint=REPORT_HINT)
 
 
@@ -256,6 +266,7 @@ def home_blocks(
     tz: ZoneInfo,
     *,
     sla_workdays: float = 3,
+    claimable: bool = False,
 ) -> list[Block]:
     """App Home: the user's active handoffs, the org's open count, and the slash commands."""
     waiting = "handoff is" if open_count == 1 else "handoffs are"
@@ -272,6 +283,7 @@ def home_blocks(
         ),
     ]
     mine = user_handoffs_blocks(
-        views, now, calendar, tz, sla_workdays=sla_workdays, max_blocks=MAX_HOME_BLOCKS - len(head) - len(tail)
+        views, now, calendar, tz, sla_workdays=sla_workdays, max_blocks=MAX_HOME_BLOCKS - len(head) - len(tail),
+        claimable=claimable,
     )
     return [*head, *mine, *tail]

@@ -6,10 +6,10 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.context import SlackContext
-from bot.slack.listeners import focus, handoffs, home, pipelines
+from bot.slack.listeners import claim, focus, handoffs, home, pipelines
 
 COMMAND_MODULES = (handoffs, focus, pipelines)  # each with its COMMAND
-MODULES = (*COMMAND_MODULES, home)
+MODULES = (*COMMAND_MODULES, home, claim)
 
 
 def slash_commands() -> tuple[str, ...]:

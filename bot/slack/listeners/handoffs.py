@@ -46,6 +46,7 @@ def handoffs_reply(text: str, user_id: str, client: WebClient, ctx: SlackContext
     verb = args[0].lower() if args else ""
     settings = queries.settings
     calendar, sla = queries.calendar, settings.jira.handoff_sla_workdays
+    claimable = ctx.claim_handoff is not None  # Claim buttons beside open handoffs
 
     if verb == "help":
         return Reply(render.help_blocks())
@@ -66,11 +67,12 @@ def handoffs_reply(text: str, user_id: str, client: WebClient, ctx: SlackContext
     user = slack_user(client, user_id)
     tz = ctx.queries.people.zone(user.get("tz"), user_id)
     if not verb:
-        return Reply(render.open_handoffs_blocks(queries.open_handoffs(), now, calendar, tz, sla_workdays=sla))
+        return Reply(render.open_handoffs_blocks(queries.open_handoffs(), now, calendar, tz, sla_workdays=sla,
+                                                 claimable=claimable))
     if verb == "mine":
         email = (user.get("profile") or {}).get("email")
         views = queries.handoffs_of_user(user_id, email)
-        return Reply(render.user_handoffs_blocks(views, now, calendar, tz, sla_workdays=sla))
+        return Reply(render.user_handoffs_blocks(views, now, calendar, tz, sla_workdays=sla, claimable=claimable))
     if verb == "team":
         name = " ".join(args[1:])
         team = settings.team_named(name)
@@ -78,7 +80,8 @@ def handoffs_reply(text: str, user_id: str, client: WebClient, ctx: SlackContext
             teams = ", ".join(f"`{escape(t.name)}`" for t in settings.teams) or "none configured"
             return _help(f"There is no team `{escape(name)}` (teams: {teams}).")
         views = queries.open_handoffs(team=team.name)
-        return Reply(render.team_handoffs_blocks(team.name, views, now, calendar, tz, sla_workdays=sla))
+        return Reply(render.team_handoffs_blocks(team.name, views, now, calendar, tz, sla_workdays=sla,
+                                                 claimable=claimable))
     report = queries.issue_report(verb.upper())  # an issue key, checked above
     if report is None:
         return Reply(render.note_blocks(

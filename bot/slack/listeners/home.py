@@ -34,5 +34,6 @@ def publish_home(client: WebClient, user_id: str, ctx: SlackContext) -> None:
         queries.calendar,
         ctx.queries.people.zone(user.get("tz"), user_id),
         sla_workdays=queries.settings.jira.handoff_sla_workdays,
+        claimable=ctx.claim_handoff is not None,
     )
     client.views_publish(user_id=user_id, view=View(type="home", blocks=blocks))
