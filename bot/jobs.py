@@ -71,6 +71,17 @@ def run_jira_sync(services: Services) -> str:
     return text + (f"; {run.summary()}" if run else "")
 
 
+def escalate_handoffs(services: Services) -> str:
+    """Nudge the leads of handoffs past their SLA (once per tier; only in work hours)."""
+    from bot.delivery.escalations import run_escalations
+    from bot.slack.app import posting_client
+
+    settings = services.settings
+    if not (settings.slack_configured and any(t.channel for t in settings.teams)):
+        return "no escalations: Slack is not configured or no [[team]] has a channel (cards come first)"
+    return run_escalations(services.store, settings, posting_client(settings), services.clock()).summary()
+
+
 def sync_handoff_cards(services: Services) -> str:
     """Post missing handoff cards and update changed ones (also after each webhook and sync)."""
     cards = services.card_sync()
@@ -243,6 +254,13 @@ JOBS: dict[str, Job] = {
             lambda s: IntervalTrigger(minutes=1) if s.slack_configured and any(t.channel for t in s.teams) else None,
             misfire_grace_seconds=50,
             run_at_start=True,
+        ),
+        Job(
+            "handoff-escalations",
+            "Nudge the leads of handoffs past their pick-up SLA (card thread; DMs at twice the SLA)",
+            escalate_handoffs,
+            lambda s: IntervalTrigger(minutes=15) if s.slack_configured and any(t.channel for t in s.teams) else None,
+            misfire_grace_seconds=600,
         ),
         Job(
             "airflow-sync",

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
@@ -29,7 +28,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.delivery.once import Unsure, find_posted, post_once
+from bot.delivery.once import post_recorded
 from bot.models import HandoffState
 from bot.queries.handoffs import HandoffCard, HandoffQueries
 from bot.slack.blocks.cards import card_message, fingerprint
@@ -39,8 +38,6 @@ log = logging.getLogger(__name__)
 
 KIND = "card"
 EVENT_TYPE = "research_bridge_handoff"
-LEASE = timedelta(minutes=5)  # a claim older than this was left by a run that died
-HISTORY_SLACK = timedelta(minutes=5)
 
 
 def card_key(issue_key: str, cycle_no: int) -> str:
@@ -137,35 +134,14 @@ def _post(store: Store, queries: HandoffQueries, client: WebClient, card: Handof
           now: datetime, run: CardRun, sleep: Callable[[float], None]) -> None:
     c = card.view.cycle
     key = card_key(c.issue_key, c.cycle_no)
-    token = uuid.uuid4().hex
-    claim = store.claim_post(KIND, key, channel, token, now, LEASE)
-    if claim.state != "claimed":
-        return
     text, blocks = _message(queries, card)
-    since = (claim.first_claimed_at or now) - HISTORY_SLACK
-    label = f"handoff card {key} in {channel}"
-    try:
-        ts = find_posted(client, channel, _metadata(card), since) if claim.verify else None
-        if ts is None:
-            ts = post_once(client, channel, text=text, blocks=blocks, metadata=_metadata(card), since=since,
-                           label=label, sleep=sleep)
-    except Unsure as exc:
-        store.post_failed(KIND, key, token, str(exc), outcome_known=False)
-        run.failed.append(f"{key}: {exc}")
-        log.warning("%s: %s", label, exc)
-        return
-    except SlackApiError as exc:
-        error = str(exc.response.get("error"))
-        store.post_failed(KIND, key, token, error, outcome_known=True)
-        run.failed.append(f"{key}: {error}")
-        log.error("%s not posted: %s", label, error)
-        return
-    except Exception:
-        store.post_failed(KIND, key, token, "internal error (see the log)", outcome_known=False)
-        raise
-    store.post_done(KIND, key, token, ts, now, fingerprint(text, blocks), final=_final(card))
-    run.posted += 1
-    log.info("%s posted (ts %s)", label, ts)
+    done = post_recorded(store, client, KIND, key, channel, text=text, blocks=blocks, metadata=_metadata(card),
+                         now=now, label=f"handoff card {key} in {channel}", fingerprint=fingerprint(text, blocks),
+                         final=_final(card), sleep=sleep)
+    if done.status == "posted":
+        run.posted += 1
+    elif done.status == "failed":
+        run.failed.append(f"{key}: {done.error}")
 
 
 def _update(store: Store, queries: HandoffQueries, client: WebClient, card: HandoffCard, channel: str, ts: str,

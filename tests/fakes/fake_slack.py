@@ -347,6 +347,7 @@ class FakeSlack(SlackSurfaces, LoopbackServer):
             "usergroups.users.list": self._usergroups_users,
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "conversations.info": self._conversations_info,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
@@ -436,6 +437,24 @@ class FakeSlack(SlackSurfaces, LoopbackServer):
         messages = [m if with_meta else {k: v for k, v in m.items() if k != "metadata"} for m in page]
         return {"ok": True, "messages": messages, "has_more": more,
                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def _conversations_replies(self, body: dict) -> dict:
+        """A thread, oldest first: its parent (when the fake has it) and the replies whose
+        `thread_ts` is `ts`, within `oldest`/`latest`; metadata only with include_all_metadata."""
+        channel_id, ts = body.get("channel") or "", str(body.get("ts") or "")
+        if not channel_id:
+            return {"ok": False, "error": "channel_not_found"}
+        if problem := self._channel_problem(channel_id, posting=False):
+            return {"ok": False, "error": problem}
+        channel = self.channel(channel_id)
+        parent = [m for m in channel.messages if m["ts"] == ts]
+        if not ts or (not parent and not any(r.get("thread_ts") == ts for r in channel.replies)):
+            return {"ok": False, "error": "thread_not_found"}
+        oldest, latest = float(body.get("oldest") or 0), float(body.get("latest") or 9e12)
+        with_meta = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = parent + [r for r in channel.replies if r.get("thread_ts") == ts and oldest < float(r["ts"]) < latest]
+        messages = [m if with_meta else {k: v for k, v in m.items() if k != "metadata"} for m in found]
+        return {"ok": True, "messages": messages, "has_more": False, "response_metadata": {"next_cursor": ""}}
 
     def _post_ephemeral(self, body: dict) -> dict:
         if not body.get("user"):
