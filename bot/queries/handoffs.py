@@ -179,6 +179,15 @@ class HandoffQueries:
                            claimed_by=claim.slack_user_id if claim else None, picked_up_by=picker,
                            waited_workdays=waited)
 
+    def latest_card(self, key: str) -> tuple[JiraIssue, HandoffCard | None] | None:
+        """An issue and the card of its latest handoff cycle (None when it never was one), or
+        None when the issue is unknown (what a pasted Jira link unfurls to)."""
+        issue = self.store.issue(key.upper())
+        if issue is None:
+            return None
+        views = self._with_teams(self.store.handoffs(issue_key=issue.key))
+        return issue, (self.card(views[-1]) if views else None)
+
     def filtered(self, window: str, now: datetime, state: HandoffState | None) -> list[HandoffView]:
         """For exports: cycles active in the window, optionally of one state."""
         start = window_start(window, now, self.settings.tz)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import yaml
 
-from bot.slack.listeners import slash_commands
+from bot.slack.listeners import bot_events, slash_commands
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
 from tests.support import ROOT, slack_requests
@@ -21,6 +21,7 @@ MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
 SCOPES = {
     "chat_postMessage": {"chat:write"},
     "chat_update": {"chat:write"},
+    "chat_unfurl": {"links:write"},
     "conversations_history": {"channels:history", "groups:history"},
     "conversations_replies": {"channels:history", "groups:history"},
     "conversations_info": {"channels:read", "groups:read"},
@@ -59,7 +60,8 @@ def test_the_slash_commands_and_events_share_one_request_url():
     urls.add(MANIFEST["settings"]["event_subscriptions"]["request_url"])
     urls.add(MANIFEST["settings"]["interactivity"]["request_url"])
     assert urls == {"https://YOUR-HOST.example.com/slack/events"}
-    assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert sorted(MANIFEST["settings"]["event_subscriptions"]["bot_events"]) == sorted(bot_events())
+    assert MANIFEST["features"]["unfurl_domains"]  # link_shared comes only for these domains
 
 
 def test_the_app_answers_exactly_the_commands_it_declares(tmp_path):

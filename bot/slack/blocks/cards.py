@@ -15,7 +15,7 @@ from datetime import datetime
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.formatting import business_days
-from bot.models import HandoffState
+from bot.models import HandoffState, JiraIssue
 from bot.queries.handoffs import HandoffCard
 from bot.slack.blocks.kit import MAX_SUMMARY, clip, context, escape, fallback_text, key_link, section, to_dicts
 
@@ -93,6 +93,14 @@ def _who(card: HandoffCard) -> str:
         return f" by <@{card.picked_up_by}>"
     name = card.view.cycle.picked_up_by_name or card.view.assignee_name
     return f" by {escape(name)}" if name else ""
+
+
+def issue_blocks(issue: JiraIssue) -> list[Block]:
+    """The plain facts of an issue that is not a handoff (a pasted link's unfurl)."""
+    facts = [f"*{escape(issue.status)}*", escape(issue.issue_type)]
+    facts.append(f"assigned to {escape(issue.assignee_name)}" if issue.assignee_name else "unassigned")
+    return [section(f"{key_link(issue.key, issue.url)} {clip(escape(issue.summary), MAX_SUMMARY)}"),
+            context(" · ".join(f for f in facts if f))]
 
 
 def card_message(card: HandoffCard, seconds_per_workday: float, sla_workdays: float) -> tuple[str, list[dict]]:

@@ -1,20 +1,27 @@
 """The Bolt listeners, one module per command or surface, each with `register(app, ctx)`:
-ack first, then query -> render -> respond. A command's module names it in `COMMAND`."""
+ack first, then query -> render -> respond. A command's module names it in `COMMAND`, an
+event's in `EVENTS`."""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
 from bot.slack.context import SlackContext
-from bot.slack.listeners import claim, focus, handoffs, home, pipelines
+from bot.slack.listeners import claim, focus, handoffs, home, pipelines, unfurl
 
 COMMAND_MODULES = (handoffs, focus, pipelines)  # each with its COMMAND
-MODULES = (*COMMAND_MODULES, home, claim)
+EVENT_MODULES = (home, unfurl)  # each with its EVENTS
+MODULES = (*COMMAND_MODULES, *EVENT_MODULES, claim)
 
 
 def slash_commands() -> tuple[str, ...]:
     """The slash commands the app answers (manifest.yml must declare exactly these)."""
     return tuple(module.COMMAND for module in COMMAND_MODULES)
+
+
+def bot_events() -> tuple[str, ...]:
+    """The events the app subscribes to (manifest.yml must declare exactly these)."""
+    return tuple(event for module in EVENT_MODULES for event in module.EVENTS)
 
 
 def register_all(app: App, ctx: SlackContext) -> None:

@@ -10,6 +10,8 @@ from bot.slack.blocks import handoffs as render
 from bot.slack.context import SlackContext
 from bot.slack.people import slack_user
 
+EVENTS = ("app_home_opened",)
+
 
 def register(app: App, ctx: SlackContext) -> None:
     """Add the `app_home_opened` listener to `app` (events are acked by Bolt)."""
