@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from bot import __version__
 from bot.actions.claim import ClaimResult, claim_handoff
+from bot.actions.requests import ActionResult, create_handoff, set_handoff_label
 from bot.clock import Clock, utc_now
 from bot.config import DigestSettings, Settings
 from bot.delivery.handoff_cards import CardSync, refresh_card
@@ -151,6 +152,14 @@ def slack_context(settings: Settings, store: Store, clock: Clock = utc_now) -> S
     def refresh(key: str, cycle_no: int) -> bool:
         return refresh_card(store, settings, posting_client(settings), key, cycle_no, clock())
 
+    def create(project: str, summary: str, description: str) -> ActionResult:
+        return create_handoff(store, settings, jira, project, summary, description)
+
+    def label(key: str, handed_over: bool) -> ActionResult:
+        return set_handoff_label(store, settings, jira, key, handed_over)
+
+    cards = CardSync.of(settings, store, clock)
+
     return SlackContext(
         settings=settings,
         queries=Queries.of(store, settings),
@@ -159,6 +168,9 @@ def slack_context(settings: Settings, store: Store, clock: Clock = utc_now) -> S
         remember_profile=lambda user, answer, now: remember_profile(store, settings, user, answer, now),
         claim_handoff=claim if settings.jira.configured else None,
         refresh_card=refresh,
+        create_handoff=create if settings.jira.configured else None,
+        set_handoff_label=label if settings.jira.configured else None,
+        refresh_cards=cards.request if cards else None,
     )
 
 

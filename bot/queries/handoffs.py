@@ -156,6 +156,11 @@ class HandoffQueries:
         events = issue_timeline(issue, self.store.changelog(issue.key), self.rules)
         return IssueReport(issue=issue, cycles=cycles, events=events)
 
+    def projects(self) -> list[str]:
+        """Jira projects a handoff can be created in: the synced ones and the teams' own."""
+        keys = set(self.store.projects()) | {p for t in self.settings.teams for p in t.jira_projects}
+        return sorted(keys)
+
     def requested_since(self, start: datetime) -> list[HandoffView]:
         """Cycles requested at or after `start`, with teams, oldest first (the ones that get cards)."""
         return [v for v in self._with_teams(self.store.handoffs(active_since=start)) if v.cycle.requested_at >= start]

@@ -15,8 +15,8 @@ from bot.queries import Queries
 from bot.slack.people import RememberProfile
 
 
-class ClaimOutcome(Protocol):
-    """What a claim tells the clicker (`bot.actions.claim.ClaimResult`)."""
+class Outcome(Protocol):
+    """What a Jira action tells the person who asked (`bot.actions`' results)."""
 
     @property
     def ok(self) -> bool: ...
@@ -26,7 +26,11 @@ class ClaimOutcome(Protocol):
 
 
 # (issue key, cycle number, Slack user, their Slack e-mail, now) -> what happened
-ClaimHandoff = Callable[[str, int, str, "str | None", datetime], ClaimOutcome]
+ClaimHandoff = Callable[[str, int, str, "str | None", datetime], Outcome]
+# (project, summary, description) -> what happened
+CreateHandoff = Callable[[str, str, str], Outcome]
+# (issue key, handed over?) -> what happened
+SetHandoffLabel = Callable[[str, bool], Outcome]
 
 
 @dataclass(frozen=True)
@@ -38,3 +42,6 @@ class SlackContext:
     remember_profile: RememberProfile  # cache what users.info said (and recut rollups on a new zone)
     claim_handoff: ClaimHandoff | None = None  # Claim: assign in Jira and move to a pick-up status
     refresh_card: Callable[[str, int], object] | None = None  # bring a handoff's card up to date now
+    create_handoff: CreateHandoff | None = None  # a new Jira issue with the handoff label
+    set_handoff_label: SetHandoffLabel | None = None  # add or remove the handoff label of an issue
+    refresh_cards: Callable[[], object] | None = None  # post and update the handoff cards now

@@ -101,6 +101,28 @@ class JiraWriter:
         except (JIRAError, requests.RequestException) as exc:
             raise self._fail(exc, f"moving {key} to {transition.to}") from None
 
+    def create_issue(self, project: str, summary: str, description: str, labels: Sequence[str],
+                     issue_type: str = "Task") -> str:
+        """Create an issue; its key. The description is sent as plain text (an Atlassian
+        document on Cloud's API v3; on Data Center, inside {noformat} so no wiki markup works)."""
+        fields: dict[str, Any] = {"project": {"key": project}, "summary": summary, "issuetype": {"name": issue_type},
+                                  "labels": list(labels)}
+        if description.strip():
+            fields["description"] = plain_description(description, cloud=self.cloud)
+        try:
+            response = self.client._session.post(self.client._get_url("issue"), json={"fields": fields})
+            return str(response.json()["key"])
+        except (JIRAError, requests.RequestException, ValueError, KeyError) as exc:
+            raise self._fail(exc, f"creating the issue in {project}") from None
+
+    def edit_labels(self, key: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
+        """Add and remove labels of `key` in one edit."""
+        operations = [{"add": label} for label in add] + [{"remove": label} for label in remove]
+        try:
+            self.client._session.put(self.client._get_url(f"issue/{key}"), json={"update": {"labels": operations}})
+        except (JIRAError, requests.RequestException) as exc:
+            raise self._fail(exc, f"changing the labels of {key}") from None
+
     def read_issue(self, key: str) -> tuple[JiraIssue, list[ChangeItem]]:
         """The issue and its changelog as Jira has them now (for the store)."""
         try:
@@ -111,6 +133,24 @@ class JiraWriter:
         issue = issue_from_raw(raw, self.settings.jira.url or self.client.server_url)
         histories = (raw.get("changelog") or {}).get("histories") or []
         return issue, changelog_items(issue.key, histories)
+
+
+def plain_description(text: str, *, cloud: bool) -> Any:
+    """`text` as Jira shows it literally: paragraphs of text nodes (Cloud), or a {noformat}
+    block (Data Center's wiki markup), with any {noformat} in the text itself taken out."""
+    if cloud:  # ADF: no newline inside a text node (a hardBreak instead), no empty text node
+        paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+        content = []
+        for paragraph in paragraphs:
+            nodes: list[dict] = []
+            for line in paragraph.split("\n"):
+                if nodes:
+                    nodes.append({"type": "hardBreak"})
+                if line:
+                    nodes.append({"type": "text", "text": line})
+            content.append({"type": "paragraph", "content": nodes})
+        return {"type": "doc", "version": 1, "content": content}
+    return "{noformat}\n" + text.replace("{noformat}", "") + "\n{noformat}"
 
 
 def pickup_transition(transitions: Sequence[Transition], pickup_statuses: Sequence[str]) -> Transition | None:

@@ -117,6 +117,11 @@ class JiraStore(StoreBase):
         """
         return [r[0] for r in self.db.conn.execute(sql)]
 
+    def projects(self) -> list[str]:
+        """The keys of the Jira projects synced issues belong to."""
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT project FROM jira_issues WHERE deleted_at IS NULL ORDER BY project")]
+
     def jira_account_of(self, email: str) -> str | None:
         """The Jira account id (Cloud) or user name (Data Center) seen with `email` in the
         synced issues and changelog, if any."""

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import yaml
 
+from bot.slack.blocks.handoff_modal import SHORTCUT_ID
 from bot.slack.listeners import bot_events, slash_commands
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
@@ -22,6 +23,8 @@ SCOPES = {
     "chat_postMessage": {"chat:write"},
     "chat_update": {"chat:write"},
     "chat_unfurl": {"links:write"},
+    "chat_getPermalink": set(),
+    "views_open": set(),
     "conversations_history": {"channels:history", "groups:history"},
     "conversations_replies": {"channels:history", "groups:history"},
     "conversations_info": {"channels:read", "groups:read"},
@@ -62,6 +65,7 @@ def test_the_slash_commands_and_events_share_one_request_url():
     assert urls == {"https://YOUR-HOST.example.com/slack/events"}
     assert sorted(MANIFEST["settings"]["event_subscriptions"]["bot_events"]) == sorted(bot_events())
     assert MANIFEST["features"]["unfurl_domains"]  # link_shared comes only for these domains
+    assert [s["callback_id"] for s in MANIFEST["features"]["shortcuts"]] == [SHORTCUT_ID]
 
 
 def test_the_app_answers_exactly_the_commands_it_declares(tmp_path):

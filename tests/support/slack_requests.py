@@ -60,4 +60,43 @@ def block_actions(action_id: str, user: str, value: str, response_url: str, *, b
                      "text": {"type": "plain_text", "text": label, "emoji": True}, "action_ts": "1749826900.123456"}],
         **extra,
     }
+    return interaction(payload)
+
+
+def interaction(payload: dict) -> str:
+    """The form body Slack posts for an interaction (`payload=` JSON)."""
     return urlencode({"payload": json.dumps(payload)})
+
+
+def _who(user: str) -> dict:
+    return {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0TEAM"}
+
+
+def view_submission(callback_id: str, user: str, values: dict, private_metadata: str = "{}") -> str:
+    """A modal's submit (`view_submission`); `values`: block id -> the input's state value."""
+    view = {"id": "V0MODAL0001", "team_id": "T0TEAM", "type": "modal", "callback_id": callback_id,
+            "private_metadata": private_metadata, "hash": "1772636400.abcdef",
+            "title": {"type": "plain_text", "text": "Hand off to engineering"},
+            "state": {"values": {block: {"value": value} for block, value in values.items()}}}
+    return interaction({"type": "view_submission", "team": {"id": "T0TEAM", "domain": "fake"}, "user": _who(user),
+                        "api_app_id": "A0BRIDGE", "token": "verification-token",
+                        "trigger_id": "13345224609.738474920.8088930838d88f008e1", "view": view,
+                        "response_urls": [], "is_enterprise_install": False})
+
+
+def message_shortcut(callback_id: str, user: str, channel: str, message_ts: str, text: str, trigger_id: str) -> str:
+    """A message shortcut (`message_action`) on the message `message_ts` of `channel`."""
+    return interaction({"type": "message_action", "callback_id": callback_id, "trigger_id": trigger_id,
+                        "team": {"id": "T0TEAM", "domain": "fake"}, "channel": {"id": channel, "name": channel.lower()},
+                        "user": _who(user), "token": "verification-token", "action_ts": "1772636500.000001",
+                        "message": {"type": "message", "user": user, "ts": message_ts, "text": text},
+                        "response_url": "https://hooks.slack.com/app/T0TEAM/1/abc", "is_enterprise_install": False})
+
+
+def text_input(value: str) -> dict:
+    return {"type": "plain_text_input", "value": value}
+
+
+def selected(value: str | None) -> dict:
+    option = None if value is None else {"text": {"type": "plain_text", "text": value}, "value": value}
+    return {"type": "static_select", "selected_option": option}

@@ -242,6 +242,10 @@ _HELP = (
     ("/handoffs mine", "the handoffs you requested or are assigned to", "/handoffs mine"),
     ("/handoffs team NAME", "one team's open handoffs", "/handoffs team vision"),
     ("/handoffs KEY", "one issue's handoff timeline", "/handoffs RES-42"),
+    ("/handoffs new", "hand something to engineering: a form that creates the Jira issue", "/handoffs new"),
+    ("/handoffs request KEY", "hand an existing issue to engineering (adds the handoff label)",
+     "/handoffs request RES-42"),
+    ("/handoffs withdraw KEY", "take a handoff back (removes the label)", "/handoffs withdraw RES-42"),
     ("/handoffs help", "this help", "/handoffs help"),
 )
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.context import SlackContext
-from bot.slack.listeners import claim, focus, handoffs, home, pipelines, unfurl
+from bot.slack.listeners import claim, focus, handoff_new, handoffs, home, pipelines, unfurl
 
 COMMAND_MODULES = (handoffs, focus, pipelines)  # each with its COMMAND
 EVENT_MODULES = (home, unfurl)  # each with its EVENTS
-MODULES = (*COMMAND_MODULES, *EVENT_MODULES, claim)
+MODULES = (*COMMAND_MODULES, *EVENT_MODULES, claim, handoff_new)
 
 
 def slash_commands() -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from bot.slack.blocks.kit import escape
 from bot.slack.context import SlackContext
 from bot.slack.errors import answering_errors
 from bot.slack.listeners.common import Reply, ack_at_once
+from bot.slack.listeners.handoff_new import open_new_handoff
 from bot.slack.people import slack_user
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,13 @@ def register(app: App, ctx: SlackContext) -> None:
 
     def handoffs_command(ack: Ack, respond: Respond, command: dict, client: WebClient) -> None:
         ack()
-        reply = handoffs_reply(command.get("text") or "", command["user_id"], client, ctx, ctx.clock())
+        text = command.get("text") or ""
+        if text.split()[:1] == ["new"] and len(text.split()) == 1:  # the modal, on the command's trigger
+            problem = open_new_handoff(client, command.get("trigger_id") or "", ctx, channel=command.get("channel_id"))
+            if problem:
+                respond(**Reply(render.note_blocks(escape(problem))).payload())
+            return
+        reply = handoffs_reply(text, command["user_id"], client, ctx, ctx.clock())
         respond(**reply.payload())
 
     app.command(COMMAND, middleware=[ack_at_once])(answering_errors(handoffs_command))
@@ -58,6 +65,8 @@ def handoffs_reply(text: str, user_id: str, client: WebClient, ctx: SlackContext
         except ValueError:
             return _help(f"Unknown window `{escape(args[1])}`: use one of {', '.join(WINDOWS)}.")
         return Reply(render.stats_blocks(queries.stats(window, now), calendar))
+    if verb in ("request", "withdraw"):
+        return _label(verb, args, ctx)
     if verb == "team" and len(args) < 2:
         return _help("`team` needs a team name, e.g. `/handoffs team vision`.")
     known = verb in ("", "mine") or bool(ISSUE_KEY.match(verb))
@@ -89,6 +98,18 @@ def handoffs_reply(text: str, user_id: str, client: WebClient, ctx: SlackContext
             " (`jira.jql`), or not synced yet."
         ))
     return Reply(render.issue_timeline_blocks(report, now, calendar, tz))
+
+
+def _label(verb: str, args: list[str], ctx: SlackContext) -> Reply:
+    """`/handoffs request KEY` adds the handoff label in Jira; `withdraw KEY` removes it."""
+    if len(args) != 2 or not ISSUE_KEY.match(args[1]):
+        return _help(f"`{verb}` takes one Jira issue key, e.g. `/handoffs {verb} RES-42`.")
+    if ctx.set_handoff_label is None:
+        return Reply(render.note_blocks("Changing handoffs from Slack needs Jira: set JIRA_URL and its credentials."))
+    outcome = ctx.set_handoff_label(args[1].upper(), verb == "request")
+    if outcome.ok and ctx.refresh_cards is not None:
+        ctx.refresh_cards()
+    return Reply(render.note_blocks(escape(outcome.message)))
 
 
 def _help(note: str) -> Reply:
