@@ -77,7 +77,7 @@ def escalate_handoffs(services: Services) -> str:
     from bot.slack.app import posting_client
 
     settings = services.settings
-    if not (settings.slack_configured and any(t.channel for t in settings.teams)):
+    if not settings.cards_configured:
         return "no escalations: Slack is not configured or no [[team]] has a channel (cards come first)"
     return run_escalations(services.store, settings, posting_client(settings), services.clock()).summary()
 
@@ -251,7 +251,7 @@ JOBS: dict[str, Job] = {
             "handoff-cards",
             "Post missing handoff cards and update changed ones (retries failed posts)",
             sync_handoff_cards,
-            lambda s: IntervalTrigger(minutes=1) if s.slack_configured and any(t.channel for t in s.teams) else None,
+            lambda s: IntervalTrigger(minutes=1) if s.cards_configured else None,
             misfire_grace_seconds=50,
             run_at_start=True,
         ),
@@ -259,7 +259,7 @@ JOBS: dict[str, Job] = {
             "handoff-escalations",
             "Nudge the leads of handoffs past their pick-up SLA (card thread; DMs at twice the SLA)",
             escalate_handoffs,
-            lambda s: IntervalTrigger(minutes=15) if s.slack_configured and any(t.channel for t in s.teams) else None,
+            lambda s: IntervalTrigger(minutes=15) if s.cards_configured else None,
             misfire_grace_seconds=600,
         ),
         Job(

@@ -159,6 +159,11 @@ class Settings:
     def slack_configured(self) -> bool:
         return bool(self.slack_bot_token and self.slack_signing_secret)
 
+    @property
+    def cards_configured(self) -> bool:
+        """Handoff cards (and their escalations) are on: Slack, and a team with a channel."""
+        return self.slack_configured and any(t.channel for t in self.teams)
+
     def secret_values(self) -> tuple[str, ...]:
         """Every credential in the settings (kept out of logs by `bot.logs`)."""
         values = (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.jira.api_token,

@@ -181,7 +181,7 @@ class CardSync:
     @classmethod
     def of(cls, settings: Settings, store: Store, clock: Clock) -> CardSync | None:
         """The card sync of this store, when Slack is configured and a team has a channel."""
-        if not (settings.slack_configured and team_channels(settings)):
+        if not settings.cards_configured:
             return None
         from bot.slack.app import posting_client
 
