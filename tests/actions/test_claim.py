@@ -209,3 +209,18 @@ def test_handoffs_answers_offer_claim_beside_each_open_handoff(bridge: Bridge, j
     answer = bridge.click("handoff_claim", "U0BOB", "RES-1#1", label="Claim")  # from the private answer
     assert answer["text"].startswith("You claimed RES-1")
     assert bridge.fake.wait_for("chat.update")[0].body["ts"] == ts  # the channel's card follows
+
+
+def test_a_claim_from_the_app_home_is_answered_in_a_dm_and_the_home_republished(bridge: Bridge, jira: FakeJira,
+                                                                               fake: FakeSlack) -> None:
+    card_for(bridge, jira)
+    payload = {"type": "block_actions", "user": {"id": "U0BOB", "username": "bob", "team_id": "T0TEAM"},
+               "api_app_id": "A0BRIDGE", "token": "verification-token", "trigger_id": fake.trigger_id(),
+               "container": {"type": "view", "view_id": "V0HOME"}, "team": {"id": "T0TEAM", "domain": "fake"},
+               "view": {"id": "V0HOME", "type": "home"},
+               "actions": [{"action_id": "handoff_claim", "block_id": "b0", "value": "RES-1#1", "type": "button",
+                            "action_ts": "1772636500.000001"}]}
+    assert bridge.post(slack_requests.interaction(payload)).status_code == 200
+    fake.wait_for("views.publish")
+    [dm] = [c.body for c in fake.calls("chat.postMessage") if c.body["channel"] == "U0BOB"]
+    assert dm["text"].startswith("You claimed RES-1") and jira.issues["RES-1"].assignee == BOB
