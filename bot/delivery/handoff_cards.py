@@ -69,9 +69,10 @@ def team_channels(settings: Settings) -> dict[str, str]:
     return {t.name.lower(): t.channel for t in settings.teams if t.channel}
 
 
-def sync_cards(store: Store, settings: Settings, client: WebClient, now: datetime,
-               *, sleep: Callable[[float], None] = time.sleep) -> CardRun:
-    """Post the cards that are missing and update the ones whose handoff changed."""
+def sync_cards(store: Store, settings: Settings, client: WebClient, now: datetime, *, only: str | None = None,
+               sleep: Callable[[float], None] = time.sleep) -> CardRun:
+    """Post the cards that are missing and update the ones whose handoff changed (only those
+    of issue `only`, when given: what one webhook can have changed)."""
     run = CardRun()
     channels = team_channels(settings)
     if not channels:
@@ -79,13 +80,13 @@ def sync_cards(store: Store, settings: Settings, client: WebClient, now: datetim
     queries = HandoffQueries(store, settings)
     known = store.post_keys(KIND)
     since = now - timedelta(hours=settings.jira.card_lookback_hours)
-    for view in queries.requested_since(since) if settings.jira.card_lookback_hours else []:
+    for view in queries.requested_since(since, only) if settings.jira.card_lookback_hours else []:
         key = card_key(view.key, view.cycle.cycle_no)
         channel = channels.get((view.team or "").lower())
         if key in known or channel is None:
             continue
         _post(store, queries, client, queries.card(view), channel, now, run, sleep)
-    for post in store.live_posts(KIND):
+    for post in store.live_posts(KIND, f"{only}#" if only else None):
         issue_key, cycle_no = _split_key(post.key)
         current = queries.cycle(issue_key, cycle_no)
         card = queries.card(current) if current else _deleted(store, queries, issue_key, cycle_no)
@@ -176,7 +177,8 @@ class CardSync:
     def __init__(self, store: Store, settings: Settings, client: WebClient, clock: Clock):
         self.store, self.settings, self.client, self.clock = store, settings, client, clock
         self._lock = threading.Lock()
-        self._pending = False
+        self._pending: set[str | None] = set()  # issue keys to sync; None: all of them
+        self._guard = threading.Lock()  # for _pending
 
     @classmethod
     def of(cls, settings: Settings, store: Store, clock: Clock) -> CardSync | None:
@@ -187,22 +189,29 @@ class CardSync:
 
         return cls(store, settings, posting_client(settings), clock)
 
-    def request(self) -> CardRun | None:
-        """Sync now, or have the run in progress sync again; the run's outcome when this call ran it."""
-        self._pending = True
+    def request(self, issue_key: str | None = None) -> CardRun | None:
+        """Sync the cards of `issue_key` (None: all) now, or have the run in progress do it
+        next; the outcome of the last sync this call ran."""
+        with self._guard:
+            self._pending.add(issue_key)
         last: CardRun | None = None
         while self._pending and self._lock.acquire(blocking=False):
             try:
-                while self._pending:
-                    self._pending = False
-                    last = self._run_once()
+                while True:
+                    with self._guard:
+                        if not self._pending:
+                            break
+                        wanted = None if None in self._pending else self._pending.pop()
+                        if wanted is None:
+                            self._pending.clear()
+                    last = self._run_once(wanted)
             finally:
                 self._lock.release()
         return last
 
-    def _run_once(self) -> CardRun:
+    def _run_once(self, only: str | None) -> CardRun:
         try:
-            return sync_cards(self.store, self.settings, self.client, self.clock())
+            return sync_cards(self.store, self.settings, self.client, self.clock(), only=only)
         except Exception:
             log.exception("handoff cards: sync failed")
             return CardRun(failed=["internal error (see the log)"])

@@ -161,9 +161,12 @@ class HandoffQueries:
         keys = set(self.store.projects()) | {p for t in self.settings.teams for p in t.jira_projects}
         return sorted(keys)
 
-    def requested_since(self, start: datetime) -> list[HandoffView]:
-        """Cycles requested at or after `start`, with teams, oldest first (the ones that get cards)."""
-        return [v for v in self._with_teams(self.store.handoffs(active_since=start)) if v.cycle.requested_at >= start]
+    def requested_since(self, start: datetime, issue_key: str | None = None) -> list[HandoffView]:
+        """Cycles requested at or after `start` (of `issue_key` only, when given), with teams,
+        oldest first: the ones that get cards."""
+        views = (self.store.handoffs(issue_key=issue_key) if issue_key is not None
+                 else self.store.handoffs(active_since=start))
+        return [v for v in self._with_teams(views) if v.cycle.requested_at >= start]
 
     def cycle(self, issue_key: str, cycle_no: int) -> HandoffView | None:
         """One cycle of a (not deleted) issue, with its team."""

@@ -125,9 +125,9 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def make_router(store: Store, settings: Settings, clock: Clock = utc_now,
-                on_change: Callable[[], object] | None = None) -> APIRouter:
-    """`POST /webhooks/jira`; `on_change` runs after each stored event, once the answer is
-    sent (the composition root brings the handoff cards up to date there)."""
+                on_change: Callable[[str], object] | None = None) -> APIRouter:
+    """`POST /webhooks/jira`; `on_change(issue key)` runs after each stored event, once the
+    answer is sent (the composition root brings that issue's handoff cards up to date)."""
     router = APIRouter(tags=["webhooks"])
     ingest = JiraIngest.of(settings.jira)
     secret = settings.jira.webhook_secret
@@ -155,7 +155,7 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now,
         delivery = request.headers.get(DELIVERY_HEADER)  # a busy database is a 503: Jira retries 5xx
         result = await run_in_threadpool(apply_event, store, event, ingest, delivery, now)
         if on_change is not None:
-            background.add_task(on_change)
+            background.add_task(on_change, event.key)
         return JSONResponse({"event": name, **result})
 
     return router

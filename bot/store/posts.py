@@ -115,11 +115,16 @@ class PostStore(StoreBase):
             " WHERE kind = ? AND key = ? AND status = 'posted'", [kind, key]).fetchone()
         return Post(row[0], row[1], row[2], row[3], row[4], bool(row[5])) if row else None
 
-    def live_posts(self, kind: str) -> list[Post]:
-        """Posted messages of `kind` that may still change (not final)."""
-        rows = self.db.execute(
-            "SELECT kind, key, channel, message_ts, fingerprint, final FROM slack_posts"
-            " WHERE kind = ? AND status = 'posted' AND final = 0 ORDER BY posted_at", [kind]).fetchall()
+    def live_posts(self, kind: str, key_prefix: str | None = None) -> list[Post]:
+        """Posted messages of `kind` (whose key starts with `key_prefix`, when given) that may
+        still change (not final)."""
+        sql = "SELECT kind, key, channel, message_ts, fingerprint, final FROM slack_posts" \
+              " WHERE kind = ? AND status = 'posted' AND final = 0"
+        params: list[object] = [kind]
+        if key_prefix:
+            sql += " AND substr(key, 1, ?) = ?"
+            params += [len(key_prefix), key_prefix]
+        rows = self.db.execute(sql + " ORDER BY posted_at", params).fetchall()
         return [Post(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
     def post_keys(self, kind: str) -> set[str]:
