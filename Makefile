@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_heartbeat_day.py
 	$(BIN)/python benchmarks/bench_focus_team.py
 	$(BIN)/python benchmarks/bench_pipelines.py
+	$(BIN)/python benchmarks/bench_claim.py
 	$(BIN)/python benchmarks/bench_digest.py
 	$(BIN)/python benchmarks/bench_flood.py
 
