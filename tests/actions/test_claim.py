@@ -224,3 +224,13 @@ def test_a_claim_from_the_app_home_is_answered_in_a_dm_and_the_home_republished(
     fake.wait_for("views.publish")
     [dm] = [c.body for c in fake.calls("chat.postMessage") if c.body["channel"] == "U0BOB"]
     assert dm["text"].startswith("You claimed RES-1") and jira.issues["RES-1"].assignee == BOB
+
+
+def test_jira_failing_after_the_retries_changes_nothing(bridge: Bridge, jira: FakeJira, store: Store) -> None:
+    ts = card_for(bridge, jira)
+    jira.fail_next("/issue/RES-1/assignee", 503, times=None, retry_after=0)  # down for good
+    text = claim(bridge, "U0BOB", "RES-1#1", ts)
+    assert text.startswith("Jira refused the claim: ") and "503" in text and text.endswith("Nothing was changed.")
+    assert len([r for r in jira.requests if r.path.endswith("/assignee")]) > 1  # it was retried
+    assert jira.issues["RES-1"].assignee is None and store.claim_of("RES-1", 1) is None
+    jira.clear_faults()
