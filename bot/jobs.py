@@ -101,6 +101,17 @@ def run_airflow_sync(services: Services) -> str:
     return f"{result.runs} finished DAG runs, {result.pages} pages, {result.api_calls} API calls"
 
 
+def run_mlflow_sync(services: Services) -> str:
+    """Incremental pull of MLflow runs (`bot.sources.mlflow`)."""
+    from bot.sources.mlflow import sync_mlflow
+
+    if not services.settings.mlflow.url:
+        return "MLflow is not configured (mlflow.url unset): nothing to sync"
+    result = sync_mlflow(services.settings, services.store, clock=services.clock)
+    skipped = f", {result.skipped} malformed runs skipped" if result.skipped else ""
+    return f"{result.runs} runs of {result.experiments} experiments, {result.api_calls} API calls{skipped}"
+
+
 def link_users(services: Services) -> str:
     """Link Jira requesters and assignees to Slack users by e-mail."""
     from bot.slack.app import web_client
@@ -261,6 +272,14 @@ JOBS: dict[str, Job] = {
             escalate_handoffs,
             lambda s: IntervalTrigger(minutes=15) if s.cards_configured else None,
             misfire_grace_seconds=600,
+        ),
+        Job(
+            "mlflow-sync",
+            "Pull MLflow runs started (or changed) since the last sync",
+            run_mlflow_sync,
+            lambda s: IntervalTrigger(minutes=10) if s.mlflow.url else None,
+            misfire_grace_seconds=120,
+            run_at_start=True,
         ),
         Job(
             "airflow-sync",

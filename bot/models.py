@@ -167,3 +167,17 @@ class Incident(NamedTuple):
     target: str | None = None  # the service or model affected, when known
     deployment_id: str | None = None  # the deployment that caused it, when known
     url: str | None = None
+
+
+class ExperimentRun(NamedTuple):
+    """One training run or experiment run from a tracking platform (MLflow, W&B, a script)."""
+
+    source: str  # mlflow | wandb | kubeflow | ... (with run_id, the identity)
+    run_id: str
+    experiment: str  # the experiment's name (runs of one sweep share it)
+    status: str  # running | finished | failed | killed (normalised)
+    started_at: datetime
+    finished_at: datetime | None = None
+    user: str | None = None  # the platform's own user name (mapped to Slack through [identities])
+    jira_key: str | None = None
+    url: str | None = None

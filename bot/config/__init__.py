@@ -16,6 +16,7 @@ from bot.config.settings import (
     DigestSettings,
     FocusSettings,
     JiraSettings,
+    MlflowSettings,
     Settings,
     Team,
     is_channel_id,
@@ -23,6 +24,6 @@ from bot.config.settings import (
 
 __all__ = [
     "DEFAULT_DIGEST_NAME", "SECTIONS", "WEEKDAYS", "AirflowSettings", "ConfigError", "DeliverySettings",
-    "DigestSettings", "FocusSettings", "JiraSettings", "Settings", "Team", "is_channel_id", "load_settings",
+    "DigestSettings", "FocusSettings", "JiraSettings", "MlflowSettings", "Settings", "Team", "is_channel_id", "load_settings",
     "settings_from_mapping",
 ]

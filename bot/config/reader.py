@@ -21,13 +21,15 @@ from bot.config.settings import (
     DigestSettings,
     FocusSettings,
     JiraSettings,
+    MlflowSettings,
     Settings,
     Team,
     is_channel_id,
 )
 
 # The keys each table takes; any other key is an error naming it (a typo never passes silently).
-_TOP_KEYS = ("timezone", "workdays", "work_hours", "jira", "focus", "streams", "team", "digest", "airflow", "delivery")
+_TOP_KEYS = ("timezone", "workdays", "work_hours", "jira", "focus", "streams", "team", "digest", "airflow", "mlflow",
+             "delivery")
 _JIRA_KEYS = ("jql", "sync_interval_minutes", "handoff_labels", "ready_statuses", "pickup_statuses", "done_statuses",
               "handoff_sla_workdays", "incident_issue_types", "user_map", "allow_unsigned_webhooks",
               "escalation_channel", "card_lookback_hours")
@@ -37,6 +39,7 @@ _STREAMS_KEYS = ("research", "engineering")
 _TEAM_KEYS = ("name", "members", "jira_projects", "channel", "leads")
 _DIGEST_KEYS = ("channel", "name", "schedule", "timezone", "sections", "teams", "chart", "grace_hours", "show_names")
 _AIRFLOW_KEYS = ("url", "api_version")
+_MLFLOW_KEYS = ("url", "experiments")
 _DELIVERY_KEYS = ("model_targets",)
 _DIGEST_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -217,6 +220,7 @@ def settings_from_mapping(
     teams = _teams(r, r.tables(data, "team", _TEAM_KEYS))
     digests = _digests(r, r.tables(data, "digest", _DIGEST_KEYS), timezone, teams, focus)
     airflow = _airflow(r, r.table(data, "airflow", keys=_AIRFLOW_KEYS), environ)
+    mlflow = _mlflow(r, r.table(data, "mlflow", keys=_MLFLOW_KEYS), environ)
     delivery_table = r.table(data, "delivery", keys=_DELIVERY_KEYS)
     delivery = DeliverySettings(r.strings(delivery_table, "model_targets", "delivery.model_targets", ()))
 
@@ -246,6 +250,7 @@ def settings_from_mapping(
         teams=teams,
         digests=digests,
         airflow=airflow,
+        mlflow=mlflow,
         delivery=delivery,
         slack_bot_token=_env(environ, "SLACK_BOT_TOKEN"),
         slack_signing_secret=_env(environ, "SLACK_SIGNING_SECRET"),
@@ -398,6 +403,17 @@ def _digests(
                    " set name = \"...\" on one of them)")
         digests.append(digest)
     return tuple(digests)
+
+
+def _mlflow(r: _Reader, t: Mapping, environ: Mapping[str, str]) -> MlflowSettings:
+    url = r.string(t, "url", "mlflow.url", "") or ""
+    if url and not url.startswith(("http://", "https://")):
+        r.fail("mlflow.url", "an http(s) URL such as https://mlflow.example.com", url)
+    username, password = _env(environ, "MLFLOW_TRACKING_USERNAME"), _env(environ, "MLFLOW_TRACKING_PASSWORD")
+    if bool(username) != bool(password):
+        r.fail("MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD", "both set (basic auth), or neither")
+    return MlflowSettings(url=url.rstrip("/"), experiments=r.strings(t, "experiments", "mlflow.experiments", ()),
+                          username=username, password=password, token=_env(environ, "MLFLOW_TRACKING_TOKEN"))
 
 
 def _airflow(r: _Reader, t: Mapping, environ: Mapping[str, str]) -> AirflowSettings:

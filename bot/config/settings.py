@@ -107,6 +107,20 @@ class AirflowSettings:
 
 
 @dataclass(frozen=True)
+class MlflowSettings:
+    url: str = ""  # the tracking server; empty: no sync
+    experiments: tuple[str, ...] = ()  # experiment name patterns (fnmatch, case-insensitive); empty: all
+    username: str | None = None  # MLFLOW_TRACKING_USERNAME (basic auth, with the password)
+    password: str | None = None
+    token: str | None = None  # MLFLOW_TRACKING_TOKEN (bearer)
+
+    def wants(self, experiment: str) -> bool:
+        """Whether runs of `experiment` are synced."""
+        name = experiment.casefold()
+        return not self.experiments or any(fnmatch.fnmatchcase(name, p.casefold()) for p in self.experiments)
+
+
+@dataclass(frozen=True)
 class DeliverySettings:
     model_targets: tuple[str, ...] = ()  # fnmatch patterns of deployment targets that are models
 
@@ -133,6 +147,7 @@ class Settings:
     teams: tuple[Team, ...] = ()
     digests: tuple[DigestSettings, ...] = ()
     airflow: AirflowSettings = field(default_factory=AirflowSettings)
+    mlflow: MlflowSettings = field(default_factory=MlflowSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -168,7 +183,8 @@ class Settings:
         """Every credential in the settings (kept out of logs by `bot.logs`)."""
         values = (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.jira.api_token,
                   self.jira.pat, self.jira.webhook_secret, self.github_webhook_secret, self.gitlab_webhook_token,
-                  self.bridge_api_token, self.airflow.token, self.airflow.password)
+                  self.bridge_api_token, self.airflow.token, self.airflow.password, self.mlflow.password,
+                  self.mlflow.token)
         return tuple(v for v in values if v)
 
     def team_named(self, name: str) -> Team | None:

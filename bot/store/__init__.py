@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.store.digests import DigestStore
+from bot.store.experiments import ExperimentStore
 from bot.store.focus import FocusStore
 from bot.store.jira import JiraStore
 from bot.store.migrations import migrations
@@ -19,7 +20,7 @@ from bot.store.posts import PostStore
 from bot.store.sync import SyncStore
 
 
-class Store(JiraStore, SyncStore, FocusStore, PipelineStore, DigestStore, PostStore):
+class Store(JiraStore, SyncStore, FocusStore, PipelineStore, DigestStore, PostStore, ExperimentStore):
     """Typed reads and idempotent writes over the Research Bridge database."""
 
     def __init__(self, path: str | Path):

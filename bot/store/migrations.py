@@ -334,3 +334,14 @@ def m010_slack_posts_and_claims(db: Database) -> None:
          "finished_at": str},
         pk=("issue_key", "cycle_no"),
     )
+
+
+@migrations()
+def m011_experiment_runs(db: Database) -> None:
+    """Training and experiment runs from any tracking platform, one row per (source, run id)."""
+    db.table("experiment_runs").create(
+        {"source": str, "run_id": str, "experiment": str, "status": str, "started_at": str, "finished_at": str,
+         "user": str, "jira_key": str, "url": str, "updated_at": str},
+        pk=("source", "run_id"),
+    )
+    db.table("experiment_runs").create_index(["started_at"])
