@@ -26,6 +26,7 @@ from bot.ingest.keys import issue_key
 from bot.ingest.people import remember_profile
 from bot.jobs import Services, build_scheduler
 from bot.queries import Queries
+from bot.queries.people import People
 from bot.slack.context import SlackContext
 from bot.sources.api import make_router as ingest_api_router
 from bot.sources.github import make_router as github_router
@@ -108,7 +109,8 @@ def create_web_app(
         cards = CardSync.of(settings, store, clock)
     app.include_router(jira_router(store, settings, clock, on_change=cards.request if cards else None))
     app.include_router(heartbeats_router(store, settings, clock))
-    app.include_router(wakatime_read_router(store, settings, clock))
+    people = People(store, settings)
+    app.include_router(wakatime_read_router(store, settings, clock, timezone_of=people.timezone))
     app.include_router(github_router(store, settings, clock))
     app.include_router(gitlab_router(store, settings, clock))
     app.include_router(ingest_api_router(store, settings, clock))

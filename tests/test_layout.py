@@ -24,7 +24,7 @@ FORBIDDEN = {
                 "demo", "app", "jobs"},
     "store": {"actions", "metrics", "slack", "sources", "ingest", "queries", "digest", "delivery", "web", "cli", "terminal",
               "demo", "app", "jobs"},
-    "sources": {"actions", "metrics", "slack", "digest", "delivery", "cli", "terminal", "demo", "app", "jobs"},
+    "sources": {"actions", "metrics", "queries", "slack", "digest", "delivery", "cli", "terminal", "demo", "app", "jobs"},
     "ingest": {"actions", "slack", "sources", "digest", "delivery", "web", "cli", "terminal", "demo", "app", "jobs"},
     "queries": {"actions", "slack", "sources", "ingest", "delivery", "web", "cli", "terminal", "demo", "app", "jobs"},
     "digest": {"actions", "slack", "delivery", "sources", "ingest", "web", "cli", "terminal", "demo", "app", "jobs"},

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -30,7 +30,6 @@ from starlette.concurrency import run_in_threadpool
 from bot.clock import Clock, day_bounds, local_date, utc_now
 from bot.config import Settings
 from bot.models import FocusDay
-from bot.queries.people import People
 from bot.sources.heartbeats import BULK_PATHS, SINGLE_PATHS, request_user
 from bot.store import Store
 from bot.web.errors import RequestError
@@ -334,19 +333,23 @@ def _summaries_openapi() -> dict[str, Any]:
 # -- HTTP -----------------------------------------------------------------------------------
 
 
-def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> APIRouter:
-    """The status bar and summaries endpoints, under every base a CLI may derive."""
+def make_router(store: Store, settings: Settings, clock: Clock = utc_now,
+                timezone_of: Callable[[str], ZoneInfo] | None = None) -> APIRouter:
+    """The status bar and summaries endpoints, under every base a CLI may derive; a person's
+    timezone comes from `timezone_of` (the composition root binds the one resolver,
+    `bot.queries.people`; the organisation's zone without it)."""
+    zone_of = timezone_of or (lambda user: settings.tz)
     router = APIRouter(tags=["heartbeats"])
 
     def today_answer(user: str) -> dict[str, Any]:
         now = clock()
-        tz = People(store, settings).timezone(user)
+        tz = zone_of(user)
         day = local_date(now.timestamp(), tz)
         rows = store.focus_days(day, day, [user])
         return statusbar_today(day, rows[0] if rows else None, tz, now)
 
     def summaries_answer(user: str, start: date, end: date) -> dict[str, Any]:
-        tz = People(store, settings).timezone(user)
+        tz = zone_of(user)
         return summaries(start, end, store.focus_days(start, end, [user]), tz)
 
     async def get_statusbar_today(request: Request) -> JSONResponse:
