@@ -33,6 +33,7 @@ class JiraIssue:
     assignee_account_id: str | None = None
     resolved: datetime | None = None  # Jira's resolutiondate (cleared when reopened)
     components: tuple[str, ...] = ()  # component names, in Jira's order
+    parent_key: str | None = None  # the parent issue (sub-task, or epic child via parent / Epic Link)
 
 
 @dataclass(frozen=True)
@@ -181,3 +182,26 @@ class ExperimentRun(NamedTuple):
     user: str | None = None  # the platform's own user name (mapped to Slack through [identities])
     jira_key: str | None = None
     url: str | None = None
+
+
+class RepoCommit(NamedTuple):
+    """One commit pushed to a research repository (counted once, however many pushes carry it)."""
+
+    source: str  # github | gitlab
+    repo: str  # "org/repo" (GitLab: the project's path with namespace)
+    sha: str
+    committed_at: datetime  # the commit's own timestamp
+    author_login: str | None = None  # GitHub login / GitLab username, when the payload names one
+    author_email: str | None = None
+    author_name: str | None = None
+
+
+class RepoBranch(NamedTuple):
+    """A branch created on a research repository (the first creation of a name is kept)."""
+
+    source: str  # github | gitlab
+    repo: str
+    branch: str  # without refs/heads/
+    created_at: datetime
+    user_login: str | None = None  # who pushed or created it
+    user_email: str | None = None

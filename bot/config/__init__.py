@@ -8,6 +8,7 @@ half-configured.
 from bot.config.reader import load_settings, settings_from_mapping
 from bot.config.settings import (
     DEFAULT_DIGEST_NAME,
+    DEFAULT_SECTIONS,
     SECTIONS,
     WEEKDAYS,
     AirflowSettings,
@@ -17,13 +18,14 @@ from bot.config.settings import (
     FocusSettings,
     JiraSettings,
     MlflowSettings,
+    ResearchSettings,
     Settings,
     Team,
     is_channel_id,
 )
 
 __all__ = [
-    "DEFAULT_DIGEST_NAME", "SECTIONS", "WEEKDAYS", "AirflowSettings", "ConfigError", "DeliverySettings",
-    "DigestSettings", "FocusSettings", "JiraSettings", "MlflowSettings", "Settings", "Team", "is_channel_id", "load_settings",
+    "DEFAULT_DIGEST_NAME", "DEFAULT_SECTIONS", "SECTIONS", "WEEKDAYS", "AirflowSettings", "ConfigError", "DeliverySettings",
+    "DigestSettings", "FocusSettings", "JiraSettings", "MlflowSettings", "ResearchSettings", "Settings", "Team", "is_channel_id", "load_settings",
     "settings_from_mapping",
 ]

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from bot.clock import zone_named
 from bot.config.settings import (
     DEFAULT_DIGEST_NAME,
+    DEFAULT_SECTIONS,
     SECTIONS,
     WEEKDAYS,
     AirflowSettings,
@@ -22,6 +23,7 @@ from bot.config.settings import (
     FocusSettings,
     JiraSettings,
     MlflowSettings,
+    ResearchSettings,
     Settings,
     Team,
     is_channel_id,
@@ -29,13 +31,14 @@ from bot.config.settings import (
 
 # The keys each table takes; any other key is an error naming it (a typo never passes silently).
 _TOP_KEYS = ("timezone", "workdays", "work_hours", "jira", "focus", "streams", "team", "digest", "airflow", "mlflow",
-             "delivery")
+             "delivery", "identities", "research")
 _JIRA_KEYS = ("jql", "sync_interval_minutes", "handoff_labels", "ready_statuses", "pickup_statuses", "done_statuses",
               "handoff_sla_workdays", "incident_issue_types", "user_map", "allow_unsigned_webhooks",
               "escalation_channel", "card_lookback_hours")
 _FOCUS_KEYS = ("heartbeat_timeout_minutes", "min_block_minutes", "threshold_hours", "window_workdays", "alert_time",
                "researcher_groups", "researchers", "leads", "share_individuals_with_leads", "heartbeat_retention_days")
-_STREAMS_KEYS = ("research", "engineering")
+_STREAMS_KEYS = ("research", "engineering", "research_repos")
+_RESEARCH_KEYS = ("initiative_issue_types", "initiative_projects")
 _TEAM_KEYS = ("name", "members", "jira_projects", "channel", "leads")
 _DIGEST_KEYS = ("channel", "name", "schedule", "timezone", "sections", "teams", "chart", "grace_hours", "show_names")
 _AIRFLOW_KEYS = ("url", "api_version")
@@ -223,6 +226,8 @@ def settings_from_mapping(
     mlflow = _mlflow(r, r.table(data, "mlflow", keys=_MLFLOW_KEYS), environ)
     delivery_table = r.table(data, "delivery", keys=_DELIVERY_KEYS)
     delivery = DeliverySettings(r.strings(delivery_table, "model_targets", "delivery.model_targets", ()))
+    research = _research(r, r.table(data, "research", keys=_RESEARCH_KEYS), streams_table)
+    identities = _identities(r, r.table(data, "identities"))
 
     port_text = environ.get("PORT", "3000")
     port = 3000
@@ -252,6 +257,8 @@ def settings_from_mapping(
         airflow=airflow,
         mlflow=mlflow,
         delivery=delivery,
+        research=research,
+        identities=identities,
         slack_bot_token=_env(environ, "SLACK_BOT_TOKEN"),
         slack_signing_secret=_env(environ, "SLACK_SIGNING_SECRET"),
         slack_app_token=app_token,
@@ -375,7 +382,7 @@ def _digests(
         else:
             weekday = parts[0]
             at = time(int(parts[1][:2]), int(parts[1][3:]))
-        sections = r.strings(t, "sections", f"{where}.sections", SECTIONS)
+        sections = r.strings(t, "sections", f"{where}.sections", DEFAULT_SECTIONS)
         for s in sections:
             if s not in SECTIONS:
                 r.fail(f"{where}.sections", "sections from " + ", ".join(SECTIONS), s)
@@ -430,4 +437,29 @@ def _airflow(r: _Reader, t: Mapping, environ: Mapping[str, str]) -> AirflowSetti
         token=_env(environ, "AIRFLOW_TOKEN"),
         username=_env(environ, "AIRFLOW_USERNAME"),
         password=_env(environ, "AIRFLOW_PASSWORD"),
+    )
+
+
+_IDENTITY = re.compile(r"^[a-z][a-z0-9_-]*:\S.*$")
+
+
+def _identities(r: _Reader, t: Mapping) -> dict[str, str]:
+    """`[identities]`: "source:name" = "U0123ABCD" (keys compared without case)."""
+    identities: dict[str, str] = {}
+    for key, value in t.items():
+        if not _IDENTITY.match(key.casefold()):
+            r.fail(f'identities."{key}"', 'a key "source:name" such as "mlflow:alice" or "github:alice-gh"', key)
+        elif not (isinstance(value, str) and _SLACK_ID.match(value)):
+            r.fail(f'identities."{key}"', 'a Slack user ID such as "U0123ABCD"', value)
+        else:
+            identities[key.casefold()] = value
+    return identities
+
+
+def _research(r: _Reader, t: Mapping, streams: Mapping) -> ResearchSettings:
+    return ResearchSettings(
+        initiative_issue_types=r.strings(t, "initiative_issue_types", "research.initiative_issue_types", ("Epic",),
+                                         non_empty=True),
+        initiative_projects=r.strings(t, "initiative_projects", "research.initiative_projects", ()),
+        repos=r.strings(streams, "research_repos", "streams.research_repos", ()),
     )

@@ -11,7 +11,8 @@ from typing import Mapping
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SECTIONS = ("handoffs", "focus", "pipelines", "delivery")
+SECTIONS = ("handoffs", "focus", "pipelines", "delivery", "research")  # every section a digest can have
+DEFAULT_SECTIONS = ("handoffs", "focus", "pipelines", "delivery")  # a digest without `sections`
 DEFAULT_DIGEST_NAME = "weekly"
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 
@@ -80,7 +81,7 @@ class DigestSettings:
     schedule_weekday: str = "mon"
     schedule_time: time = time(9, 0)
     timezone: str = "UTC"
-    sections: tuple[str, ...] = SECTIONS
+    sections: tuple[str, ...] = DEFAULT_SECTIONS
     teams: tuple[str, ...] = ()
     chart: bool = True
     name: str = "weekly"
@@ -121,6 +122,26 @@ class MlflowSettings:
 
 
 @dataclass(frozen=True)
+class ResearchSettings:
+    """Research initiatives (Jira) and the repositories whose pushes are research activity."""
+
+    initiative_issue_types: tuple[str, ...] = ("Epic",)
+    initiative_projects: tuple[str, ...] = ()  # Jira project keys; empty: every synced project
+    repos: tuple[str, ...] = ()  # `[streams] research_repos`: "org/repo" patterns (fnmatch, case-insensitive)
+
+    def is_initiative(self, issue_type: str, project: str) -> bool:
+        """Whether an issue of this type in this project is a research initiative."""
+        types = {t.casefold() for t in self.initiative_issue_types}
+        projects = {p.casefold() for p in self.initiative_projects}
+        return issue_type.casefold() in types and (not projects or project.casefold() in projects)
+
+    def is_research_repo(self, repo: str) -> bool:
+        """Whether pushes to `repo` ("org/repo") count as research activity (none do without patterns)."""
+        name = repo.casefold()
+        return any(fnmatch.fnmatchcase(name, p.casefold()) for p in self.repos)
+
+
+@dataclass(frozen=True)
 class DeliverySettings:
     model_targets: tuple[str, ...] = ()  # fnmatch patterns of deployment targets that are models
 
@@ -149,6 +170,8 @@ class Settings:
     airflow: AirflowSettings = field(default_factory=AirflowSettings)
     mlflow: MlflowSettings = field(default_factory=MlflowSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    research: ResearchSettings = field(default_factory=ResearchSettings)
+    identities: Mapping[str, str] = field(default_factory=dict)  # "source:name" (lower case) -> Slack user ID
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
@@ -186,6 +209,10 @@ class Settings:
                   self.bridge_api_token, self.airflow.token, self.airflow.password, self.mlflow.password,
                   self.mlflow.token)
         return tuple(v for v in values if v)
+
+    def identity(self, source: str, name: str | None) -> str | None:
+        """The Slack user `[identities]` maps a foreign identity to ("mlflow", "alice"), if any."""
+        return self.identities.get(f"{source}:{name}".casefold()) if name else None
 
     def team_named(self, name: str) -> Team | None:
         wanted = name.strip().lower()

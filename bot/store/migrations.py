@@ -345,3 +345,23 @@ def m011_experiment_runs(db: Database) -> None:
         pk=("source", "run_id"),
     )
     db.table("experiment_runs").create_index(["started_at"])
+
+
+@migrations()
+def m012_research_activity(db: Database) -> None:
+    """Research repository activity (commits by sha, branches by name) and each Jira issue's
+    parent, so initiatives find their children."""
+    db.table("repo_commits").create(
+        {"source": str, "repo": str, "sha": str, "committed_at": str, "author_login": str, "author_email": str,
+         "author_name": str},
+        pk=("source", "repo", "sha"),
+    )
+    db.table("repo_commits").create_index(["committed_at"])
+    db.table("repo_branches").create(
+        {"source": str, "repo": str, "branch": str, "created_at": str, "user_login": str, "user_email": str},
+        pk=("source", "repo", "branch"),
+    )
+    db.table("repo_branches").create_index(["created_at"])
+    db.table("jira_issues").add_column("parent_key", str)
+    db.table("jira_issues").create_index(["parent_key"])
+    db.table("jira_issues").create_index(["issue_type"])

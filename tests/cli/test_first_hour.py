@@ -182,7 +182,8 @@ def test_the_example_config_shows_every_key_the_settings_read():
     tables = {"": config_module._TOP_KEYS, "jira": config_module._JIRA_KEYS, "focus": config_module._FOCUS_KEYS,
               "streams": config_module._STREAMS_KEYS, "team": config_module._TEAM_KEYS,
               "digest": config_module._DIGEST_KEYS, "airflow": config_module._AIRFLOW_KEYS,
-              "mlflow": config_module._MLFLOW_KEYS, "delivery": config_module._DELIVERY_KEYS}
+              "mlflow": config_module._MLFLOW_KEYS, "delivery": config_module._DELIVERY_KEYS,
+              "research": config_module._RESEARCH_KEYS, "identities": ()}
     for table, keys in tables.items():
         for key in keys:
             if table == "" and key in tables:
