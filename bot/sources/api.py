@@ -1,12 +1,14 @@
-"""Generic ingest: `POST /api/v1/pipeline-runs`, `/api/v1/deployments`, `/api/v1/incidents`.
+"""Generic ingest: `POST /api/v1/pipeline-runs`, `/api/v1/deployments`, `/api/v1/incidents`,
+`/api/v1/experiment-runs`.
 
-For any CI step, deploy script or incident tool: `Authorization: Bearer $BRIDGE_API_TOKEN`
-(compared in constant time; missing or wrong -> 401; token not configured -> 503), checked
-before the body is read. The body is one object or a list of up to 1000; each is validated
-by a pydantic model (times ISO 8601 *with* a timezone, statuses from the normalised sets,
-unknown fields refused) and any error refuses the whole batch with 422 naming the field
-(`body[2].status`); malformed JSON gets 400. Records are keyed by their ids, so posting the
-same record again replaces it. The answer is 201 with the stored records, times in UTC.
+For any CI step, deploy script, incident tool or training platform:
+`Authorization: Bearer $BRIDGE_API_TOKEN` (compared in constant time; missing or wrong -> 401;
+token not configured -> 503), checked before the body is read. The body is one object or a
+list of up to 1000; each is validated by a pydantic model (times ISO 8601 *with* a timezone,
+statuses from the normalised sets, unknown fields refused) and any error refuses the whole
+batch with 422 naming the field (`body[2].status`); malformed JSON gets 400. Records are keyed
+by their ids, so posting the same record again replaces it. The answer is 201 with the stored
+records, times in UTC.
 """
 
 from __future__ import annotations
@@ -31,14 +33,18 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonDict
 from starlette.concurrency import run_in_threadpool
 
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.ingest.pipelines import record_json, record_pipeline_runs
-from bot.models import Deployment, Incident, PipelineRun
+from bot.models import Deployment, ExperimentRun, Incident, PipelineRun
 from bot.sources.webhooks import (
     MAX_ATTEMPT,
     PayloadError,
@@ -70,12 +76,25 @@ def _whole_number(value: Any) -> int:
     return value
 
 
+def _one_id_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """One error at the id field itself, not one per member of the union (`run_id.constrained-str`)."""
+    try:
+        return handler(value)
+    except ValidationError as exc:
+        text = [e["msg"] for e in exc.errors() if isinstance(value, str) and e["type"].startswith("string_")]
+        raise ValueError(text[0] if text else "must be a string or a whole number") from None
+
+
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
-Id = Union[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_TEXT)],
-           WholeNumber]
+Id = Annotated[Union[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
+                                                      pattern=_TEXT)], WholeNumber], WrapValidator(_one_id_error)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=_TEXT)]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Sha = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=_TEXT)]
+# Anchored patterns are checked after stripping: a schema's `$` also admits one trailing newline.
+Platform = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=r"^[a-z][a-z0-9_-]*$")]
+JiraKey = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[A-Z][A-Z0-9_]*-[0-9]+$")]
+Link = Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://\S")]
 
 
 def _time_text(value: Any) -> Any:
@@ -181,11 +200,62 @@ class IncidentIn(_In):
                         self.target, self.deployment_id, self.url)
 
 
+# The finish rule as JSON Schema states it, so a body the document accepts is never refused for it.
+_FINISH_RULE: JsonDict = {"if": {"properties": {"status": {"const": "running"}}, "required": ["status"]},
+                          "then": {"properties": {"finished_at": {"type": "null"}}},
+                          "else": {"required": ["finished_at"], "properties": {"finished_at": {"type": "string"}}}}
+
+
+class ExperimentRunIn(_In):
+    """One training or experiment run (W&B, Kubeflow, SageMaker, a training script), keyed by
+    (source, run_id). The source "mlflow" belongs to the mlflow-sync job: its next sync may
+    overwrite a run posted under it."""
+
+    model_config = ConfigDict(json_schema_extra=_FINISH_RULE)
+
+    source: Platform = Field(description="The platform, a lowercase word", examples=["wandb"])
+    run_id: Id = Field(description="The run's id on the platform; posting the same (source, run_id) replaces it",
+                       examples=["1mbku38n"])
+    experiment: Name = Field(description="The experiment, project or sweep the run belongs to",
+                             examples=["ranker-sweep"])
+    status: Literal["running", "finished", "failed", "killed"]
+    started_at: Time = Field(description=TIME_HELP, examples=["2026-03-04T14:31:07Z"])
+    finished_at: Time | None = Field(None, validate_default=True, description=f"{TIME_HELP}; required unless status "
+                                     "is running (then null or left out), not before started_at")
+    user: Name | None = Field(None, description="The platform's user name or e-mail (mapped through [identities])")
+    jira_key: JiraKey | None = Field(None, description="The Jira issue the run belongs to", examples=["RES-42"])
+    url: Link | None = Field(None, description="Link to the run (http or https)")
+
+    @field_validator("finished_at")
+    @classmethod
+    def _finish_fits_status(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        status, started = info.data.get("status"), info.data.get("started_at")
+        if status == "running" and value is not None:
+            raise ValueError("must be null while status is running")
+        if status is not None and status != "running" and value is None:
+            raise ValueError(f"required when status is {status}")
+        if value is not None and started is not None and value < started:
+            raise ValueError("finished_at is before started_at")
+        return value
+
+    def record(self) -> ExperimentRun:
+        return ExperimentRun(self.source, str(self.run_id), self.experiment, self.status, self.started_at,
+                             self.finished_at, self.user, self.jira_key, self.url)
+
+
+Save = Callable[[Store, Sequence[Any], datetime], object]  # store, records, the time they were received
+
+
+def _untimed(save: Callable[[Store, Sequence[Any]], None]) -> Save:
+    """A save for records that keep no time of receipt."""
+    return lambda store, records, at: save(store, records)
+
+
 class Endpoint(NamedTuple):
     path: str
     key: str  # the answer's list of stored records
     model: type[_In]
-    save: Callable[[Store, Sequence[Any]], None]
+    save: Save
     summary: str
     examples: tuple[dict[str, Any], dict[str, Any]]  # two records, for the OpenAPI examples
 
@@ -199,15 +269,23 @@ _DEPLOY = {"deployment_id": "deploy-981", "target": "ranker-model", "version": "
            "commit_sha": "9fceb02d0ae598e95dc970b74767f19372d61af8"}
 _INCIDENT = {"incident_id": "INC-42", "title": "Ranker returns stale results", "started_at": "2026-03-04T16:00:00Z",
              "resolved_at": "2026-03-04T17:10:00Z", "target": "ranker-model", "deployment_id": "deploy-981"}
+_EXPERIMENT = {"source": "wandb", "run_id": "1mbku38n", "experiment": "ranker-sweep", "status": "finished",
+               "started_at": "2026-03-04T14:31:07Z", "finished_at": "2026-03-04T15:02:11Z", "user": "alice",
+               "jira_key": "RES-42", "url": "https://wandb.ai/acme/ranker/runs/1mbku38n"}
 
 ENDPOINTS = (
-    Endpoint("/api/v1/pipeline-runs", "pipeline_runs", PipelineRunIn, record_pipeline_runs, "Record pipeline runs",
+    Endpoint("/api/v1/pipeline-runs", "pipeline_runs", PipelineRunIn, _untimed(record_pipeline_runs),
+             "Record pipeline runs",
              (_RUN, {**_RUN, "run_id": "4712", "status": "failed", "finished_at": "2026-03-04T16:02:40Z"})),
-    Endpoint("/api/v1/deployments", "deployments", DeploymentIn, Store.save_deployments, "Record deployments",
+    Endpoint("/api/v1/deployments", "deployments", DeploymentIn, _untimed(Store.save_deployments),
+             "Record deployments",
              (_DEPLOY, {**_DEPLOY, "deployment_id": "deploy-982", "version": "v2.3.0", "is_rollback": True,
                         "finished_at": "2026-03-04T16:45:00Z"})),
-    Endpoint("/api/v1/incidents", "incidents", IncidentIn, Store.save_incidents, "Record incidents",
+    Endpoint("/api/v1/incidents", "incidents", IncidentIn, _untimed(Store.save_incidents), "Record incidents",
              (_INCIDENT, {**_INCIDENT, "incident_id": "INC-43", "resolved_at": None})),
+    Endpoint("/api/v1/experiment-runs", "experiment_runs", ExperimentRunIn, Store.save_experiment_runs,
+             "Record experiment runs",
+             (_EXPERIMENT, {**_EXPERIMENT, "run_id": "2xq9zt7c", "status": "running", "finished_at": None})),
 )
 
 _AUTH_HELP = "send Authorization: Bearer <BRIDGE_API_TOKEN>"
@@ -286,8 +364,9 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
                 log.warning("ingest %s refused: wrong bearer token", endpoint.path)
                 raise RequestError("wrong bearer token", 401, headers=_UNAUTHORIZED)
             payload = decode_json(await request.body(), check_unicode=False)  # 422 names the field
-            records = validate(endpoint.model, payload, clock())
-            await run_in_threadpool(endpoint.save, store, records)
+            now = clock()
+            records = validate(endpoint.model, payload, now)
+            await run_in_threadpool(endpoint.save, store, records, now)
             return JSONResponse({"stored": len(records), endpoint.key: [record_json(r) for r in records]},
                                 status_code=201)
 
