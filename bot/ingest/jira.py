@@ -9,11 +9,17 @@ the issue's creation, resolved = its resolution date (open again when Jira clear
 reopening), target = its first component, else the NAME of its first `service:NAME` or
 `model:NAME` label, else unknown. When the issue's type changes to another type, or the issue
 is deleted, the incident goes.
+
+Parents: an issue's `parent_key` (its epic, or a sub-task's parent) is stored as given. A
+None parent_key clears the stored parent only when the caller says the payload carried the
+parent information (`parent_carried`): a page or webhook that did not (a Data Center
+payload read before the Epic Link field id is known, a read-back that asked only for
+`parent`) leaves the stored parent as it is.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Sequence
 
@@ -50,14 +56,17 @@ def jira_incident(issue: JiraIssue) -> Incident:
 
 
 def record_jira_issue(store: Store, issue: JiraIssue, items: Sequence[ChangeItem], rules: HandoffRules,
-                      incident_types: frozenset[str] = frozenset()) -> int:
+                      incident_types: frozenset[str] = frozenset(), *, parent_carried: bool = False) -> int:
     """Upsert an issue and its changelog items, then re-derive its handoff cycles and keep its
     incident (if its type is one of `incident_types`) in step; without incident types, no
-    Jira issue is an incident.
+    Jira issue is an incident. A None `parent_key` keeps the stored parent unless
+    `parent_carried` (see the module docstring).
 
     Returns the number of changelog items that were new. All in one transaction.
     """
     with store.transaction():
+        if issue.parent_key is None and not parent_carried:
+            issue = replace(issue, parent_key=store.parent_key_of(issue.key))
         store.save_issue(issue)
         new_items = store.save_changelog(items)
         cycles = derive_cycles(issue, store.changelog(issue.key), rules)
@@ -81,9 +90,11 @@ class JiraIngest:
     def of(cls, jira: JiraSettings) -> JiraIngest:
         return cls(HandoffRules.from_settings(jira), frozenset(jira.incident_issue_types))
 
-    def issue(self, store: Store, issue: JiraIssue, items: Sequence[ChangeItem]) -> int:
+    def issue(self, store: Store, issue: JiraIssue, items: Sequence[ChangeItem], *,
+              parent_carried: bool = False) -> int:
         """`record_jira_issue` under these rules; the number of new changelog items."""
-        return record_jira_issue(store, issue, items, self.rules, self.incident_types)
+        return record_jira_issue(store, issue, items, self.rules, self.incident_types,
+                                 parent_carried=parent_carried)
 
 
 def record_jira_deletion(store: Store, key: str, at: datetime) -> bool:

@@ -14,6 +14,11 @@
   that is unknown the time is written in UTC, 12 hours earlier (no zone is behind UTC by
   more), which can only fetch more, never miss. The cursor itself is the newest `updated`
   stored, kept in UTC; the lookback (10 min) covers clock skew and search-index lag.
+- Parents (so initiatives find their children): `fields.parent` (sub-tasks everywhere; on
+  Cloud also every child of an epic), else Data Center's Epic Link custom field. Its id
+  differs per site: a Data Center run asks `GET /field` once and requests that field too;
+  Cloud needs no call. The id ("" where none is needed) is remembered in the store
+  (`EPIC_LINK_STATE`) for the webhook; `issue_parent` says when a payload clears a parent.
 - Each page is fetched completely (changelogs included) before one store transaction writes
   it, so a failure never leaves a half-stored page. The cursor advances only when a run
   succeeds; a failed run is logged and recorded (no secrets) and raised as `JiraSyncError`.
@@ -40,6 +45,7 @@ from bot.sources.jira_client import (
     JiraSyncError,
     connect,
     describe_error,
+    epic_link_field,
     secrets_of,
 )
 from bot.store import Store
@@ -53,6 +59,8 @@ PAGE_SIZE = 100
 LOOKBACK = timedelta(minutes=10)
 DC_PAGE_OVERLAP = 5  # issues re-read at each Data Center page boundary (see _pages)
 UNKNOWN_TZ_MARGIN = timedelta(hours=12)
+EPIC_LINK_STATE = "epic_link_field"  # learned by the sync: the Epic Link field id, "" for none
+MAX_KEY = 255
 
 Progress = Callable[[int, "int | None"], None]
 
@@ -90,8 +98,51 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def issue_from_raw(raw: dict, base_url: str) -> JiraIssue:
-    """Normalise one issue of a search page or webhook; ValueError names what is missing."""
+def _parent_key(value: Any, what: str) -> str | None:
+    """An issue key (a parent's `key`, an Epic Link value), None for empty; ValueError if not a key."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or len(value.strip()) > MAX_KEY or any(c.isspace() for c in value.strip()):
+        raise ValueError(f"{what} is not an issue key")
+    return value.strip()
+
+
+def issue_parent(fields: dict, key: str, epic_field: str | None) -> tuple[str | None, bool]:
+    """(parent key, carried): the issue's parent, and whether the payload said so.
+
+    The parent is `fields.parent.key` when present (sub-tasks; on Cloud every child of an
+    epic, company- or team-managed), else the value of the Epic Link field `epic_field`
+    (Data Center: the epic's key). `epic_field` is what the sync learned: None = not yet
+    known, "" = none needed (Cloud, or no Jira Software: `parent` says it all).
+
+    `carried` is True when a None parent means "no parent", so a stored one is cleared: the
+    payload has `parent`, or `epic_field` is "", or the Epic Link field is in `fields` (null
+    once the link is cleared). Without `parent`, a payload whose Epic Link field is unknown
+    or absent says nothing, and the stored parent must stay.
+    """
+    parent = fields.get("parent")
+    if parent is not None:
+        if not isinstance(parent, dict):
+            raise ValueError(f"issue.fields.parent of {key} is not an issue")
+        found = _parent_key(parent.get("key"), f"issue.fields.parent.key of {key}")
+        if found is None:
+            raise ValueError(f"issue.fields.parent.key of {key} is missing")
+        return found, True
+    if epic_field:
+        if epic_field not in fields:
+            return None, False
+        return _parent_key(fields[epic_field], f"issue.fields.{epic_field} (Epic Link) of {key}"), True
+    return None, epic_field == ""
+
+
+def parent_carried(raw: dict, epic_field: str | None) -> bool:
+    """Whether `raw` (normalised by `issue_from_raw`) says what its parent is (`issue_parent`)."""
+    return issue_parent(raw["fields"], raw["key"], epic_field)[1]
+
+
+def issue_from_raw(raw: dict, base_url: str, epic_field: str | None = None) -> JiraIssue:
+    """Normalise one issue of a search page or webhook; ValueError names what is missing.
+    `epic_field`: the Epic Link field id, as in `issue_parent`."""
     key = raw.get("key") if isinstance(raw, dict) else None
     if not isinstance(key, str) or not key.strip():
         raise ValueError("issue.key is missing")
@@ -119,6 +170,7 @@ def issue_from_raw(raw: dict, base_url: str) -> JiraIssue:
         resolved=parse_jira_time(resolved, f"issue.fields.resolutiondate of {key}") if resolved else None,
         components=tuple(str(c["name"]) for c in fields.get("components") or ()
                          if isinstance(c, dict) and c.get("name")),
+        parent_key=issue_parent(fields, key, epic_field)[0],
     )
 
 
@@ -187,6 +239,8 @@ class JiraSync:
         self.base_url = settings.jira.url or client.server_url
         self._tz: tzinfo | None | Literal[False] = False  # False: not asked yet
         self._calls = self._changelog_pages = 0
+        self._epic_field: str | None = None
+        self._fields: tuple[str, ...] = ISSUE_FIELDS
 
     def run(self, since: datetime | None = None, progress: Progress | None = None) -> SyncResult:
         """Fetch and store what changed since the cursor (or since `since`); record the outcome."""
@@ -202,6 +256,8 @@ class JiraSync:
             since = since.replace(tzinfo=UTC)
         start = since if since is not None else (cursor - self.lookback if cursor else None)
         jql = self._jql(start)
+        self._epic_field = self._epic_link_field()
+        self._fields = ISSUE_FIELDS + ((self._epic_field,) if self._epic_field else ())
         log.info("Jira sync: %s", jql)
         issues = new_items = pages = 0
         newest = cursor
@@ -209,9 +265,9 @@ class JiraSync:
             pages += 1
             prepared = [self._prepare(raw) for raw in raw_issues]  # network first, then one write
             with self.store.transaction():
-                for issue, items in prepared:
-                    new_items += self.ingest.issue(self.store, self._keep_newer(issue), items)
-            for issue, _ in prepared:
+                for issue, items, carried in prepared:
+                    new_items += self.ingest.issue(self.store, self._keep_newer(issue), items, parent_carried=carried)
+            for issue, _, _ in prepared:
                 newest = issue.updated if newest is None else max(newest, issue.updated)
             issues += len(prepared)
             if progress:
@@ -247,6 +303,25 @@ class JiraSync:
                 self._tz = None
         return self._tz or None
 
+    def _epic_link_field(self) -> str | None:
+        """The Epic Link field id ("" when none is needed), remembered for the webhook: on
+        Data Center from one `GET /field`; on Cloud `parent` says it all (no call). If the
+        field list cannot be read, the id remembered last (None: unknown) is used."""
+        remembered = self.store.learned(SOURCE, EPIC_LINK_STATE)
+        if self.client._is_cloud:
+            found = ""
+        else:
+            try:
+                self._calls += 1
+                found = epic_link_field(self.client.fields())
+            except (JIRAError, requests.RequestException, ValueError) as exc:
+                log.warning("Jira field list unreadable (%s): Epic Links read as field %r",
+                            describe_error(exc, secrets_of(self.settings)), remembered)
+                return remembered
+        if found != remembered:
+            self.store.remember_learned(SOURCE, EPIC_LINK_STATE, found, self.clock())
+        return found
+
     def _pages(self, jql: str) -> Iterator[tuple[list[dict], int | None]]:
         """Search pages of raw issues (and the total, where Jira tells it)."""
         if self.client._is_cloud:
@@ -254,7 +329,7 @@ class JiraSync:
             while True:
                 self._calls += 1
                 page = self.client.enhanced_search_issues(
-                    jql, nextPageToken=token, maxResults=self.page_size, fields=list(ISSUE_FIELDS),
+                    jql, nextPageToken=token, maxResults=self.page_size, fields=list(self._fields),
                     expand="changelog", json_result=True)
                 yield list(page.get("issues") or []), None
                 previous, token = token, page.get("nextPageToken")
@@ -271,7 +346,7 @@ class JiraSync:
         while True:
             self._calls += 1
             page = self.client.search_issues(
-                jql, startAt=start, maxResults=self.page_size, fields=list(ISSUE_FIELDS),
+                jql, startAt=start, maxResults=self.page_size, fields=list(self._fields),
                 expand="changelog", json_result=True)
             raw = list(page.get("issues") or [])
             total = page.get("total")
@@ -283,9 +358,11 @@ class JiraSync:
                 return
             start = end - min(DC_PAGE_OVERLAP, len(raw) - 1)
 
-    def _prepare(self, raw: dict) -> tuple[JiraIssue, list[ChangeItem]]:
-        issue = issue_from_raw(raw, self.base_url)
-        return issue, changelog_items(issue.key, self._histories(issue.key, raw))
+    def _prepare(self, raw: dict) -> tuple[JiraIssue, list[ChangeItem], bool]:
+        """The issue, its changelog, and whether the page said what its parent is."""
+        issue = issue_from_raw(raw, self.base_url, self._epic_field)
+        carried = parent_carried(raw, self._epic_field)
+        return issue, changelog_items(issue.key, self._histories(issue.key, raw)), carried
 
     def _histories(self, key: str, raw: dict) -> list[dict]:
         """All of an issue's histories: inline ones, plus what Jira left out of them."""

@@ -16,7 +16,9 @@ from bot.sources.http import RetryingAdapter, Sleep, SyncError, describe_transpo
 log = logging.getLogger(__name__)
 
 ISSUE_FIELDS = ("summary", "status", "labels", "issuetype", "project", "created", "updated", "reporter", "assignee",
-                "resolutiondate", "components")
+                "resolutiondate", "components", "parent")
+# The schema of Jira Software's Epic Link custom field (its id, `customfield_NNNNN`, differs per site).
+EPIC_LINK_SCHEMA = "com.pyxis.greenhopper.jira:gh-epic-link"
 # The search POSTs read, so they are safe to resend.
 REPLAYABLE_POSTS = ("/search", "/search/jql", "/search/approximate-count")
 
@@ -44,6 +46,18 @@ def describe_error(exc: BaseException, secrets: Sequence[str] = ()) -> str:
     else:
         text = describe_transport_error(exc, "Jira") or f"{type(exc).__name__}: {exc}"[:500]
     return mask(text, secrets)
+
+
+def epic_link_field(fields: Any) -> str:
+    """The id of the Epic Link field in a `GET /rest/api/2/field` answer; "" when there is
+    none (no Jira Software). ValueError when the answer is not a list of fields."""
+    if not isinstance(fields, list):
+        raise ValueError("GET /field did not answer a list of fields")
+    for field in fields:
+        schema = field.get("schema") if isinstance(field, dict) else None
+        if isinstance(schema, dict) and schema.get("custom") == EPIC_LINK_SCHEMA and isinstance(field.get("id"), str):
+            return str(field["id"])
+    return ""
 
 
 def connect(settings: Settings, *, sleep: Sleep = time.sleep, retries: int = 5,
@@ -77,6 +91,7 @@ def connect(settings: Settings, *, sleep: Sleep = time.sleep, retries: int = 5,
     except Exception as exc:  # the library raises JIRAError, requests errors, KeyError...
         raise JiraSyncError(describe_error(exc, secrets_of(settings))) from None
     # We only request field ids, which need no name translation: skip the library's lazy
-    # GET /field (one extra call per client, a large answer on real sites).
+    # GET /field (one extra call per client, a large answer on real sites). The Data Center
+    # sync asks for the field list itself, once a run, for the Epic Link id.
     client._fields_cache_value = {f: f for f in ISSUE_FIELDS}
     return client

@@ -9,6 +9,11 @@ cannot sign), which is logged as a warning at start-up.
 Redeliveries are dropped by `X-Atlassian-Webhook-Identifier`, remembered in the same
 transaction as the writes. A change also arriving through the sync is stored once: its
 changelog items are keyed by (issue, changelog id, item position) on both paths.
+
+Parents: Jira's webhooks carry every field, so a payload's `parent` is read, and on Data
+Center its Epic Link field too once a sync has learned that field's id (remembered in the
+store). Until then a Data Center payload without `parent` leaves the stored parent alone;
+see `bot.sources.jira.issue_parent` for when a payload clears one.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.ingest.jira import JiraIngest, record_jira_deletion
 from bot.models import ChangeItem, JiraIssue
-from bot.sources.jira import SOURCE, history_items, issue_from_raw, parse_jira_time
+from bot.sources.jira import EPIC_LINK_STATE, SOURCE, history_items, issue_from_raw, parent_carried, parse_jira_time
 from bot.sources.webhooks import PayloadError, check_time, decode_object, ignored, require_secret, require_signature
 from bot.store import Store
 
@@ -46,6 +51,7 @@ class IssueEvent:
     at: datetime
     issue: JiraIssue | None = None  # None for deletions
     items: tuple[ChangeItem, ...] = ()
+    parent_carried: bool = False  # the payload said what the parent is (a None parent clears it)
 
 
 def _base_url(settings: Settings, issue: dict) -> str:
@@ -55,8 +61,9 @@ def _base_url(settings: Settings, issue: dict) -> str:
     return self_link.split("/rest/api/")[0] if "/rest/api/" in self_link else ""
 
 
-def parse_event(payload: dict, settings: Settings, now: datetime) -> IssueEvent:
-    """Normalise a `jira:issue_*` payload; PayloadError names what is missing or malformed."""
+def parse_event(payload: dict, settings: Settings, now: datetime, epic_field: str | None = None) -> IssueEvent:
+    """Normalise a `jira:issue_*` payload; PayloadError names what is missing or malformed.
+    `epic_field`: the Epic Link field id the sync learned (None: not yet)."""
     event = str(payload.get("webhookEvent"))
     issue_raw = payload.get("issue")
     if not isinstance(issue_raw, dict) or not isinstance(issue_raw.get("key"), str) or not issue_raw["key"].strip():
@@ -70,7 +77,8 @@ def parse_event(payload: dict, settings: Settings, now: datetime) -> IssueEvent:
     if event == "jira:issue_deleted":
         return IssueEvent(event, key, at)
     try:
-        issue = issue_from_raw(issue_raw, _base_url(settings, issue_raw))
+        issue = issue_from_raw(issue_raw, _base_url(settings, issue_raw), epic_field)
+        carried = parent_carried(issue_raw, epic_field)
     except (ValueError, TypeError, AttributeError) as exc:
         raise PayloadError(str(exc) if isinstance(exc, ValueError) else f"issue of {key} is malformed") from None
     check_time(issue.created, "issue.fields.created", now)
@@ -85,7 +93,7 @@ def parse_event(payload: dict, settings: Settings, now: datetime) -> IssueEvent:
         if not isinstance(changelog.get("items", []), list):
             raise PayloadError("changelog.items is not a list")
         items = history_items(key, str(changelog["id"]), at, payload.get("user"), changelog.get("items"))
-    return IssueEvent(event, key, at, issue, tuple(items))
+    return IssueEvent(event, key, at, issue, tuple(items), carried)
 
 
 def apply_event(store: Store, event: IssueEvent, ingest: JiraIngest, delivery_id: str | None,
@@ -98,7 +106,7 @@ def apply_event(store: Store, event: IssueEvent, ingest: JiraIngest, delivery_id
             return {"ok": True, "issue": event.key, "deleted": record_jira_deletion(store, event.key, event.at)}
         current = store.issue(event.key)
         issue = current if current is not None and current.updated > event.issue.updated else event.issue
-        new_items = ingest.issue(store, issue, event.items)
+        new_items = ingest.issue(store, issue, event.items, parent_carried=event.parent_carried)
         return {"ok": True, "issue": event.key, "new_items": new_items}
 
 
@@ -151,7 +159,8 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now,
         name = payload.get("webhookEvent")
         if name not in ISSUE_EVENTS:
             return ignored(str(name))
-        event = parse_event(payload, settings, now)
+        epic_field = await run_in_threadpool(store.learned, SOURCE, EPIC_LINK_STATE)
+        event = parse_event(payload, settings, now, epic_field)
         delivery = request.headers.get(DELIVERY_HEADER)  # a busy database is a 503: Jira retries 5xx
         result = await run_in_threadpool(apply_event, store, event, ingest, delivery, now)
         if on_change is not None:

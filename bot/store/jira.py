@@ -45,7 +45,12 @@ class JiraStore(StoreBase):
 
     def issue(self, key: str) -> JiraIssue | None:
         rows = list(self.db.query("SELECT * FROM jira_issues WHERE key = ? AND deleted_at IS NULL", [key]))
-        return _issue_from_row(rows[0]) if rows else None
+        return issue_from_row(rows[0]) if rows else None
+
+    def parent_key_of(self, key: str) -> str | None:
+        """The parent stored for issue `key` (deleted or not), if any."""
+        row = self.db.execute("SELECT parent_key FROM jira_issues WHERE key = ?", [key]).fetchone()
+        return row[0] if row and row[0] else None
 
     def changelog(self, key: str) -> list[ChangeItem]:
         rows = self.db.query(
@@ -89,11 +94,11 @@ class JiraStore(StoreBase):
             where.append("c.issue_key = ?")
             params.append(issue_key)
         sql = (
-            f"SELECT {_VIEW_COLUMNS} FROM handoff_cycles c JOIN jira_issues i ON i.key = c.issue_key"
+            f"SELECT {VIEW_COLUMNS} FROM handoff_cycles c JOIN jira_issues i ON i.key = c.issue_key"
             f" WHERE {' AND '.join(where)} ORDER BY c.requested_at, c.issue_key, c.cycle_no"
         )
         # A plain cursor and positional rows: this is the hot path of /handoffs stats.
-        return [_view_from_row(r) for r in self.db.conn.execute(sql, params)]
+        return [view_from_row(r) for r in self.db.conn.execute(sql, params)]
 
     # -- user links ------------------------------------------------------------------------
 
@@ -106,11 +111,15 @@ class JiraStore(StoreBase):
             )
 
     def unlinked_emails(self) -> list[str]:
-        """E-mails of handoff requesters and assignees not yet looked up in Slack."""
+        """E-mails not yet looked up in Slack: handoff requesters, assignees, and research
+        activity (commit authors, branch creators, experiment-run users that are e-mails)."""
         sql = """
             SELECT DISTINCT email FROM (
                 SELECT lower(requested_by_email) AS email FROM handoff_cycles
                 UNION SELECT lower(assignee_email) FROM jira_issues WHERE deleted_at IS NULL
+                UNION SELECT lower(author_email) FROM repo_commits
+                UNION SELECT lower(user_email) FROM repo_branches
+                UNION SELECT lower("user") FROM experiment_runs WHERE instr("user", '@') > 0
             ) WHERE email IS NOT NULL AND email != ''
               AND email NOT IN (SELECT jira_user FROM user_links)
             ORDER BY email
@@ -157,11 +166,12 @@ def _issue_row(issue: JiraIssue) -> dict:
         "assignee_account_id": issue.assignee_account_id,
         "resolved": to_db_time(issue.resolved),
         "components": json.dumps(list(issue.components)),
+        "parent_key": issue.parent_key,
         "deleted_at": None,
     }
 
 
-def _issue_from_row(row: dict) -> JiraIssue:
+def issue_from_row(row: dict) -> JiraIssue:
     return JiraIssue(
         key=row["key"],
         id=row["id"],
@@ -181,6 +191,7 @@ def _issue_from_row(row: dict) -> JiraIssue:
         assignee_account_id=row["assignee_account_id"],
         resolved=from_db_time(row.get("resolved")),
         components=tuple(json.loads(row.get("components") or "[]")),
+        parent_key=row.get("parent_key") or None,
     )
 
 
@@ -230,7 +241,7 @@ def _cycle_row(cycle: HandoffCycle) -> dict:
     }
 
 
-_VIEW_COLUMNS = (
+VIEW_COLUMNS = (
     "c.issue_key, c.cycle_no, c.state, c.requested_at, c.requested_by_name, c.requested_by_email,"
     " c.requested_by_account_id, c.picked_up_at, c.picked_up_by_name, c.delivered_at, c.withdrawn_at,"
     " i.summary, i.project, i.url, i.assignee_name, i.assignee_email"
@@ -239,8 +250,8 @@ _STATES = {s.value: s for s in HandoffState}
 _time = datetime.fromisoformat
 
 
-def _view_from_row(row: tuple) -> HandoffView:
-    """Build a view from a row in `_VIEW_COLUMNS` order."""
+def view_from_row(row: tuple) -> HandoffView:
+    """Build a view from a row in `VIEW_COLUMNS` order."""
     (key, cycle_no, state, requested_at, by_name, by_email, by_account,
      picked_up_at, picked_by, delivered_at, withdrawn_at,
      summary, project, url, assignee_name, assignee_email) = row

@@ -1,5 +1,6 @@
-"""Sync bookkeeping (each source's cursor, last success and last error) and the webhook
-deliveries already stored, so a redelivery is stored once."""
+"""Sync bookkeeping (each source's cursor, last success and last error), what a sync learned
+about its server (e.g. Jira's Epic Link field id), and the webhook deliveries already stored,
+so a redelivery is stored once."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from datetime import datetime
 
 from bot.store.base import StoreBase
 from bot.store.times import to_db_time
+
+LEARNED = "#"  # sync_state rows named "<source>#<name>" hold a learned value, not a sync
 
 
 class SyncStore(StoreBase):
@@ -17,7 +20,20 @@ class SyncStore(StoreBase):
         return rows[0] if rows else {"source": source}
 
     def all_sync_states(self) -> list[dict]:
-        return list(self.db.query("SELECT * FROM sync_state ORDER BY source"))
+        """Each source's sync state (learned values left out)."""
+        return list(self.db.query("SELECT * FROM sync_state WHERE instr(source, ?) = 0 ORDER BY source", [LEARNED]))
+
+    def learned(self, source: str, name: str) -> str | None:
+        """The value a sync of `source` last learned as `name`; None when never learned."""
+        row = self.db.execute("SELECT cursor FROM sync_state WHERE source = ?", [f"{source}{LEARNED}{name}"]).fetchone()
+        return None if row is None else str(row[0] or "")
+
+    def remember_learned(self, source: str, name: str, value: str, at: datetime) -> None:
+        """Keep what a sync learned about its server (its own row: the cursor column holds it)."""
+        with self.transaction() as db:
+            db.table("sync_state").upsert(
+                {"source": f"{source}{LEARNED}{name}", "cursor": value, "last_success_at": to_db_time(at)},
+                pk="source")
 
     def record_sync_attempt(self, source: str, at: datetime) -> None:
         with self.transaction() as db:

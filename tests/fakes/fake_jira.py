@@ -2,7 +2,8 @@
 
 Driven through the real `jira` library. What it serves (all under `/rest/api/{2,3,latest}/`):
 
-- `GET serverInfo` (`deploymentType` Cloud, Server or DataCenter), `myself` (`api_user`), `field`;
+- `GET serverInfo` (`deploymentType` Cloud, Server or DataCenter), `myself` (`api_user`), `field`
+  (the site's fields, Data Center's Epic Link among them: `tests/fakes/fake_jira_fields.py`);
 - Cloud: enhanced search `GET|POST search/jql` paged by `nextPageToken` (`isLast`, no `total`),
   `POST search/approximate-count`, and the paged `GET issue/{key}/changelog` (`values`,
   `startAt`, `maxResults`, `total`, `isLast`). Data Center: `GET|POST search` paged by `startAt`
@@ -13,8 +14,10 @@ Driven through the real `jira` library. What it serves (all under `/rest/api/{2,
 - JQL: only `updated >= "yyyy/MM/dd HH:mm"` (read in the user's timezone, `time_zone`, as
   Jira does) and `ORDER BY updated ASC`; every other clause is ignored.
 - Auth: basic (email:API token) on Cloud, bearer PAT on DC (`allow_basic` too); else 401.
-- Issues carry `resolutiondate`, `components` and `description` (builders `resolve()`,
-  `set_type()` record the changelog items Jira writes).
+- Issues carry `resolutiondate`, `components`, `description` and a parent (`parent=` key:
+  `fields.parent` on Cloud and for sub-tasks, else Data Center's Epic Link field; see
+  fake_jira_fields); builders `resolve()`, `set_type()`, `set_parent()` record the changelog
+  items Jira writes.
 - Writes (`tests/fakes/fake_jira_writes.py`), each recording the changelog history Jira writes,
   authored by `api_user` at `now()` (`clock`): `GET|POST issue/{key}/transitions` (the
   `workflow`; 204), `PUT issue/{key}/assignee` (Cloud `accountId`, DC `name`; 204),
@@ -42,6 +45,7 @@ from typing import Any, Callable, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from tests.fakes import fake_jira_fields
 from tests.fakes.loopback import Fault, LoopbackServer, PathFaults
 
 _UPDATED_GE = re.compile(r'updated\s*>=\s*"(\d{4})[/-](\d{2})[/-](\d{2})(?: (\d{2}):(\d{2}))?"', re.I)
@@ -150,6 +154,7 @@ class FakeIssue:
     resolved: datetime | None = None  # `resolutiondate`
     components: list[str] = field(default_factory=list)
     description: str | dict[str, Any] | None = None  # a string, or an Atlassian Document (v3)
+    parent: str | None = None  # the parent's (epic's) key; that issue must exist
 
     def change(self, at: datetime, items: list[dict[str, Any]], author: FakeUser | None = ALICE) -> FakeHistory:
         history = FakeHistory(str(next(self.fake._history_ids)), at, author, items)
@@ -184,6 +189,11 @@ class FakeIssue:
         before, self.issue_type = self.issue_type, issue_type
         return self.change(at, [_item("issuetype", before, issue_type)], author)
 
+    def set_parent(self, at: datetime, parent: str | None, author: FakeUser | None = ALICE) -> FakeHistory:
+        """Move the issue under `parent` (its epic, a sub-task's parent), or out (None)."""
+        before, self.parent = self.parent, parent
+        return self.change(at, [fake_jira_fields.parent_item(self, before, parent)], author)
+
     def as_json(self, fields: set[str] | None, expand: set[str], inline_max: int | None,
                 api: str = "2") -> dict[str, Any]:
         fake, base = self.fake, self.fake.url
@@ -195,7 +205,7 @@ class FakeIssue:
             "status": fake.status_json(self.status),
             "labels": list(self.labels),
             "issuetype": {"self": f"{base}/rest/api/2/issuetype/{type_id}", "id": type_id, "name": self.issue_type,
-                          "subtask": False},
+                          "subtask": fake_jira_fields.is_subtask(self.issue_type)},
             "project": fake.project(self.key.rsplit("-", 1)[0]).as_json(base, cloud),
             "created": jira_time(self.created, tz),
             "updated": jira_time(self.updated, tz),
@@ -205,6 +215,7 @@ class FakeIssue:
             "components": [{"self": f"{base}/rest/api/2/component/{10100 + n}", "id": str(10100 + n), "name": name}
                            for n, name in enumerate(self.components)],
             "description": _writes().description_json(self.description, api),
+            **fake_jira_fields.parent_fields(self),
         }
         raw: dict[str, Any] = {
             "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
@@ -263,6 +274,7 @@ class FakeJira(PathFaults, LoopbackServer):
         inline_changelog_max: int | None = None,
         changelog_page_max: int = 100,
         search_page_max: int = 100,
+        epic_link_field: str | None = "customfield_10101",
     ) -> None:
         self.deployment = deployment
         self.cloud = deployment == "Cloud"
@@ -273,6 +285,7 @@ class FakeJira(PathFaults, LoopbackServer):
             100 if self.cloud else None)
         self.changelog_page_max = changelog_page_max
         self.search_page_max = search_page_max
+        self.epic_link_field = None if self.cloud else epic_link_field  # DC: Jira Software's Epic Link id
         self.issues: dict[str, FakeIssue] = {}
         self.requests: list[Request] = []
         self._faults: list[Fault] = []
@@ -610,9 +623,7 @@ class _Handler(BaseHTTPRequestHandler):
         if answer is not _writes().NOT_MINE:
             return answer
         if tail == "field":
-            return [{"id": f, "name": f.title(), "custom": False, "clauseNames": [f]} for f in
-                    ("summary", "status", "labels", "issuetype", "project", "created", "updated", "reporter",
-                     "assignee", "resolutiondate", "components")]
+            return fake_jira_fields.fields_json(fake)
         params["__api"] = api
         if tail == "search/jql" and fake.cloud:
             return fake.search(params, enhanced=True)
