@@ -10,6 +10,7 @@ from bot.queries.focus import FocusQueries
 from bot.queries.handoffs import HandoffQueries
 from bot.queries.people import People
 from bot.queries.pipelines import PipelineQueries
+from bot.queries.research import ResearchQueries
 from bot.store import Store
 
 
@@ -19,8 +20,9 @@ class Queries:
     focus: FocusQueries
     pipelines: PipelineQueries
     people: People
+    research: ResearchQueries
 
     @classmethod
     def of(cls, store: Store, settings: Settings) -> Queries:
         return cls(HandoffQueries(store, settings), FocusQueries(store, settings),
-                   PipelineQueries(store, settings), People(store, settings))
+                   PipelineQueries(store, settings), People(store, settings), ResearchQueries(store, settings))

@@ -17,10 +17,13 @@ from bot.store.jira import JiraStore
 from bot.store.migrations import migrations
 from bot.store.pipelines import PipelineStore
 from bot.store.posts import PostStore
+from bot.store.repos import RepoStore
+from bot.store.research import ResearchStore
 from bot.store.sync import SyncStore
 
 
-class Store(JiraStore, SyncStore, FocusStore, PipelineStore, DigestStore, PostStore, ExperimentStore):
+class Store(JiraStore, SyncStore, FocusStore, PipelineStore, DigestStore, PostStore, ExperimentStore,
+            ResearchStore, RepoStore):
     """Typed reads and idempotent writes over the Research Bridge database."""
 
     def __init__(self, path: str | Path):

@@ -365,3 +365,14 @@ def m012_research_activity(db: Database) -> None:
     db.table("jira_issues").add_column("parent_key", str)
     db.table("jira_issues").create_index(["parent_key"])
     db.table("jira_issues").create_index(["issue_type"])
+
+
+@migrations()
+def m013_research_covering_indexes(db: Database) -> None:
+    """`/research` tallies five weeks of runs and commits per user: covering indexes let SQLite
+    answer from the index alone instead of visiting every run's row."""
+    db.execute("DROP INDEX IF EXISTS idx_experiment_runs_started_at")
+    db.execute("CREATE INDEX experiment_runs_by_start ON experiment_runs"
+               " (started_at, source, user, experiment, status, finished_at)")
+    db.execute("DROP INDEX IF EXISTS idx_repo_commits_committed_at")
+    db.execute("CREATE INDEX repo_commits_by_time ON repo_commits (committed_at, source, author_login, author_email)")
