@@ -7,9 +7,9 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.context import SlackContext
-from bot.slack.listeners import claim, focus, handoff_new, handoffs, home, pipelines, unfurl
+from bot.slack.listeners import claim, focus, handoff_new, handoffs, home, pipelines, research, unfurl
 
-COMMAND_MODULES = (handoffs, focus, pipelines)  # each with its COMMAND
+COMMAND_MODULES = (handoffs, focus, pipelines, research)  # each with its COMMAND
 EVENT_MODULES = (home, unfurl)  # each with its EVENTS
 MODULES = (*COMMAND_MODULES, *EVENT_MODULES, claim, handoff_new)
 
