@@ -18,12 +18,14 @@ from bot.digest.model import (
     HandoffSection,
     History,
     PipelineSection,
+    ResearchSection,
     TeamFocusWeek,
     Week,
     WeekPoint,
 )
 from bot.digest.period import recent_weeks
 from bot.metrics.focus import TeamFocus, team_focus
+from bot.metrics.funnel import funnel, quarter_of
 from bot.metrics.handoffs import HandoffStats, open_at, summarize, summarize_by_team
 from bot.metrics.reliability import overall
 from bot.metrics.workcal import WorkCalendar
@@ -31,6 +33,7 @@ from bot.models import FocusDay, HandoffView
 from bot.queries.focus import FocusQueries
 from bot.queries.handoffs import HandoffQueries
 from bot.queries.pipelines import PipelineQueries
+from bot.queries.research import ResearchQueries, trailing
 from bot.store import Store
 
 HISTORY_WEEKS = 8
@@ -71,6 +74,7 @@ def build_digest(store: Store, settings: Settings, digest: DigestSettings, week:
         pipelines=pipeline,
         delivery=delivery,
         history=history,
+        research=_research_section(store, settings, digest, week) if "research" in sections else None,
     )
 
 
@@ -180,6 +184,22 @@ def _pipeline_section(queries: PipelineQueries, week: Week) -> PipelineSection:
         overall_previous=overall(s.previous for s in view.week),
         pipelines=rows,
     )
+
+
+# -- research ----------------------------------------------------------------------------------
+
+
+def _research_section(store: Store, settings: Settings, digest: DigestSettings, week: Week) -> ResearchSection:
+    """Velocity of the digest's week (ISO weeks in the digest's timezone) against the four
+    before, per team; the funnel of the quarter the week ends in."""
+    queries = ResearchQueries(store, settings)
+    last = (week.end - EDGE).astimezone(UTC)
+    _, teams, org = queries.velocity(last, tz=digest.tz)
+    wanted = {t.lower() for t in digest.teams}
+    rows = tuple((name, *trailing(r)) for name, r in teams.items() if not wanted or name.lower() in wanted)
+    quarter = quarter_of(last, settings.tz)
+    stages = [s for s in queries.stages(quarter) if not wanted or (s.team or "").lower() in wanted]
+    return ResearchSection(overall=None if wanted else trailing(org), teams=rows, funnel=funnel(stages, quarter))
 
 
 # -- history (chart) ----------------------------------------------------------------------------

@@ -8,8 +8,10 @@ from datetime import datetime
 
 from bot.metrics.delivery import DeliveryMetrics
 from bot.metrics.focus import TeamFocus
+from bot.metrics.funnel import Funnel
 from bot.metrics.handoffs import HandoffStats
 from bot.metrics.reliability import PipelineStats, PipelineSummary
+from bot.metrics.research import Velocity
 from bot.models import HandoffView
 
 
@@ -85,6 +87,21 @@ class DeliverySection:
 
 
 @dataclass(frozen=True)
+class ResearchSection:
+    """Experiment velocity of the week against the average of the four before, and the
+    quarter's funnel of research initiatives (teams, never people)."""
+
+    overall: tuple[Velocity, Velocity] | None  # (the week, the 4-week average) of everyone; None with a team filter
+    teams: tuple[tuple[str, Velocity, Velocity], ...]  # (team, week, 4-week average), teams with activity
+    funnel: Funnel  # of the digest's teams' initiatives (all with no team filter)
+
+    @property
+    def quiet(self) -> bool:
+        weeks = [self.overall[0]] if self.overall else [week for _, week, _ in self.teams]
+        return all(w.quiet for w in weeks) and not self.funnel.waiting
+
+
+@dataclass(frozen=True)
 class WeekPoint:
     """One week of the chart's trends, in the units the digest's text prints them from (None:
     no data that week, a gap in the chart, never a zero)."""
@@ -120,9 +137,11 @@ class Digest:
     pipelines: PipelineSection | None
     delivery: DeliverySection | None
     history: History | None  # None when the digest has no chart
+    research: ResearchSection | None = None
 
     @property
     def quiet(self) -> bool:
         """True when every included section had nothing this week."""
-        sections = [s for s in (self.handoffs, self.focus, self.pipelines, self.delivery) if s is not None]
+        sections = [s for s in (self.handoffs, self.focus, self.pipelines, self.delivery, self.research)
+                    if s is not None]
         return all(s.quiet for s in sections)

@@ -25,6 +25,7 @@ from bot.digest.model import (
     FocusSection,
     HandoffSection,
     PipelineSection,
+    ResearchSection,
     TeamFocusWeek,
 )
 from bot.formatting import (
@@ -37,6 +38,7 @@ from bot.formatting import (
 from bot.metrics.delivery import DeliveryMetrics
 from bot.metrics.handoffs import HandoffStats
 from bot.metrics.workcal import WorkCalendar
+from bot.slack.blocks import research as rb
 from bot.slack.blocks.kit import (
     MAX_SUMMARY,
     clip,
@@ -59,7 +61,8 @@ from bot.slack.blocks.pipelines import (
 MAX_ROWS = 5  # oldest handoffs, worst pipelines: the rest is one "…and N more" line
 MAX_TEXT_FALLBACK = 600
 SECTION_NAMES = {"handoffs": "research handoffs", "focus": "Focus Time data",
-                 "pipelines": "pipeline runs", "delivery": "deployments or incidents"}
+                 "pipelines": "pipeline runs", "delivery": "deployments or incidents",
+                 "research": "training runs or research pushes"}
 
 
 # -- small helpers -------------------------------------------------------------------------
@@ -231,6 +234,22 @@ def _incidents(c: DeliveryMetrics) -> str:
             + (f" · {c.open_incidents} still open" if c.open_incidents else ""))
 
 
+def research_blocks(part: ResearchSection) -> list[Block]:
+    """Experiment velocity (this week against the four before) and the quarter's funnel."""
+    title = ":test_tube: *Research*"
+    if part.quiet:
+        return [section(f"{title}: a quiet week — no training runs or research pushes.")]
+    lines = [f"{title}: " + (rb.runs_line(*part.overall) if part.overall else "by team")]
+    if part.overall:
+        lines += [x for x in (rb.outcome_line(part.overall[0]), rb.repo_line(*part.overall)) if x]
+    if part.overall is None or len(part.teams) > 1:
+        lines += [f"• *{escape(name)}*: {rb.runs_line(week, before)}" for name, week, before in part.teams[:MAX_ROWS]]
+    lines.append(f"Initiatives, {part.funnel.quarter}: {rb.funnel_line(part.funnel)}")
+    if part.funnel.waiting:
+        lines.append(f"{len(part.funnel.waiting)} waiting for engineering (`/research` lists them)")
+    return list(pack_lines(lines))
+
+
 # -- the message -------------------------------------------------------------------------------
 
 
@@ -254,17 +273,20 @@ def digest_blocks(digest: Digest, calendar: WorkCalendar, sla_workdays: float) -
         parts.append(pipeline_blocks(digest.pipelines))
     if digest.delivery is not None:
         parts.append(delivery_blocks(digest.delivery))
+    if digest.research is not None:
+        parts.append(research_blocks(digest.research))
     body: list[Block] = []
     for part in parts:
         body += ([DividerBlock()] if body else []) + part
     footer = context("More: `/handoffs stats 7d` · `/focus team NAME` · `/pipelines`"
-                      + (" · trends chart in the thread" if digest.history else ""))
+                     + (" · `/research`" if digest.research is not None else "")
+                     + (" · trends chart in the thread" if digest.history else ""))
     return fit(head, body, [footer], hint="see `research-bridge digest --dry-run`")
 
 
 def _sections(digest: Digest) -> list[tuple[str, object]]:
     return [("handoffs", digest.handoffs), ("focus", digest.focus),
-            ("pipelines", digest.pipelines), ("delivery", digest.delivery)]
+            ("pipelines", digest.pipelines), ("delivery", digest.delivery), ("research", digest.research)]
 
 
 def digest_text(digest: Digest, calendar: WorkCalendar) -> str:
@@ -284,6 +306,9 @@ def digest_text(digest: Digest, calendar: WorkCalendar) -> str:
     if d is not None and not d.quiet:
         n = d.current.successful_production_deployments
         parts.append(f"{n} production deployment{'s' if n != 1 else ''}")
+    r = digest.research
+    if r is not None and not r.quiet and r.overall is not None:
+        parts.append(rb.plural(r.overall[0].runs, "training run"))
     return clip(parts[0] + ": " + " · ".join(parts[1:]), MAX_TEXT_FALLBACK)
 
 
