@@ -1,4 +1,5 @@
-"""`research-bridge report handoffs|focus|pipelines|delivery`: exports for scripts and BI tools.
+"""`research-bridge report handoffs|focus|pipelines|delivery|experiments|initiatives`: exports
+for scripts and BI tools (the research ones live in `bot.cli.report_research`).
 
 Each row is defined once in `bot.terminal` and encoded by `bot.terminal.encode`. `report focus`
 is run by an operator on the server (it reads the database directly); it is not a way
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 import click
 
 from bot.cli.options import db_option, format_option, settings_of, store_of
+from bot.cli.report_research import COMMANDS as RESEARCH_COMMANDS
 from bot.clock import utc_now
 from bot.config import Settings
 from bot.metrics.reliability import ALL
@@ -128,4 +130,6 @@ def _read(ctx: click.Context, db: str | None) -> tuple[Settings, Store]:
     return settings, store_of(settings, db, existing=True)
 
 
+for research_command in RESEARCH_COMMANDS:
+    report.add_command(research_command)
 command = report
