@@ -23,7 +23,10 @@ def demo(db: str, issues: int) -> None:
     from bot.demo.focus import build_demo_focus
     from bot.demo.handoffs import build_demo_org
     from bot.demo.pipelines import build_demo_pipelines
+    from bot.demo.research import build_demo_research
     from bot.queries import Queries
+    from bot.slack.blocks.digest import blocks_as_text
+    from bot.slack.blocks.research import overview_blocks
     from bot.terminal.focus import demo_focus_text
     from bot.terminal.handoffs import open_handoffs_text, stats_text
     from bot.terminal.pipelines import demo_pipelines_text
@@ -40,6 +43,7 @@ def demo(db: str, issues: int) -> None:
         build_demo_org(store, now, issues=issues, progress=lambda n: bar.update(1))
     build_demo_focus(store, settings, now)
     build_demo_pipelines(store, now)
+    runs, commits, branches = build_demo_research(store, now)
     everything = Queries.of(store, settings)
     queries = everything.handoffs
     calendar, sla = queries.calendar, settings.jira.handoff_sla_workdays
@@ -54,11 +58,16 @@ def demo(db: str, issues: int) -> None:
     click.echo()
     click.echo(demo_pipelines_text(everything.pipelines, settings, now))
     click.echo()
+    click.secho(f"/research ({runs:,} MLflow runs, {commits:,} commits and {branches} branches on research"
+                " repositories, 15 initiatives)", bold=True)
+    click.echo(blocks_as_text(overview_blocks(everything.research.overview(now))))
+    click.echo()
     _demo_digest(store, settings, now, Path(db).with_name("demo-digest.png"))
     config = Path(db).with_name("demo.toml")
     config.write_text(DEMO_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
     click.echo(f"\nThe demo's settings are in {config}. Explore further, e.g.:\n"
                f"  research-bridge --config {config} report handoffs --db {db}\n"
+               f"  research-bridge --config {config} report experiments --db {db}\n"
                f"  research-bridge --config {config} digest --channel C0DEMO0001 --dry-run --db {db}")
 
 

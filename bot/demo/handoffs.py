@@ -27,6 +27,15 @@ PROJECTS = {
 }
 RESEARCHERS = [("Ada Okafor", "ada@demo.example"), ("Ben Ito", "ben@demo.example"), ("Chen Wu", "chen@demo.example"),
                ("Dara Singh", "dara@demo.example"), ("Eva Novak", "eva@demo.example")]
+EPIC_BASE = 50001  # epic keys (VIS-50001, ...) stay clear of the stories' numbers even at --issues 100000
+EPIC_AGE_WEEKS = (2, 5, 9, 13)  # each theme's epic was opened this long ago; older stories have no epic
+
+
+def epic_key(project: str, theme: int) -> str:
+    """The key of the research initiative (epic) of a project's theme."""
+    return f"{project}-{EPIC_BASE + theme}"
+
+
 ENGINEERS = [("Femi Adeyemi", "femi@demo.example"), ("Gus Lind", "gus@demo.example"), ("Hana Sato", "hana@demo.example")]
 
 
@@ -107,11 +116,12 @@ def _issue(rng: random.Random, number: int, key: str, project: str, created: dat
             status = "In Progress"
     histories = [h for h in histories if h.at < now]
     updated = histories[-1].at if histories else created
+    theme = rng.choice(PROJECTS[project])
     issue = JiraIssue(
         key=key,
         id=str(10000 + number),
         project=project,
-        summary=f"{rng.choice(PROJECTS[project])} ({key.split('-')[1]})",
+        summary=f"{theme} ({key.split('-')[1]})",
         issue_type="Story",
         status=status,
         labels=tuple(labels),
@@ -123,6 +133,7 @@ def _issue(rng: random.Random, number: int, key: str, project: str, created: dat
         reporter_account_id=f"acct-{researcher[1].split('@')[0]}",
         assignee_name=engineer[0] if status != "To Do" else None,
         assignee_email=engineer[1] if status != "To Do" else None,
+        parent_key=_epic_of(project, PROJECTS[project].index(theme), created, now),
     )
     items = [
         ChangeItem(
@@ -141,6 +152,11 @@ def _issue(rng: random.Random, number: int, key: str, project: str, created: dat
         for i, (f, a, b) in enumerate(h.items)
     ]
     return issue, items
+
+
+def _epic_of(project: str, theme: int, created: datetime, now: datetime) -> str | None:
+    """The epic a story of `theme` belongs to: the theme's, if the story came after it was opened."""
+    return epic_key(project, theme) if created >= now - timedelta(weeks=EPIC_AGE_WEEKS[theme]) else None
 
 
 def _work_time(rng: random.Random, at: datetime) -> datetime:
