@@ -1,4 +1,5 @@
-"""GitHub push: `POST /webhooks/github` for `workflow_run` and `deployment_status` webhooks.
+"""GitHub push: `POST /webhooks/github` for `workflow_run`, `deployment_status`, `push` and
+`create` webhooks.
 
 GitHub signs every delivery with HMAC-SHA256 over the raw body (`X-Hub-Signature-256:
 sha256=<hex>`). Unsigned GitHub webhooks are never accepted: without `GITHUB_WEBHOOK_SECRET`
@@ -15,6 +16,9 @@ Normalisation (documented in the README):
   `payload.version`, else the commit sha (never the branch: redeploying `main` is not a
   rollback), else the ref.
 A state GitHub adds later is acknowledged (202) and logged, never stored half-understood.
+- `push` and `create` on a research repository (`[streams] research_repos`): its commits and
+  new branches, parsed and stored by `bot.sources.repo_pushes` (other repositories, tags and
+  deletions get 202; without any `research_repos` pattern both events get 202 unread).
 
 Redeliveries count once (`X-GitHub-Delivery`, remembered in the same transaction as the
 write); the same run or deployment seen again is one row (primary keys), and an older state
@@ -37,6 +41,7 @@ from fastapi.responses import JSONResponse
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.models import Deployment, PipelineRun
+from bot.sources.repo_pushes import GITHUB_PARSERS, store_activity
 from bot.sources.webhooks import (
     MAX_ATTEMPT,
     Ignored,
@@ -170,12 +175,16 @@ def parse_deployment_status(payload: dict, now: datetime) -> Deployment | Ignore
 
 
 _DESCRIPTION = """Point a repository or organisation webhook here (content type JSON, a secret
-equal to `GITHUB_WEBHOOK_SECRET`, events *Workflow runs* and *Deployment statuses*).
-Every delivery must carry a valid `X-Hub-Signature-256`; without the secret configured the
-endpoint answers 503. `ping` gets 200; events and actions not stored get 202."""
+equal to `GITHUB_WEBHOOK_SECRET`, events *Workflow runs* and *Deployment statuses*; for research
+repositories also *Pushes* and *Branch or tag creation*). Every delivery must carry a valid
+`X-Hub-Signature-256`; without the secret configured the endpoint answers 503. `ping` gets 200;
+events and actions not stored get 202. A push or branch creation counts only on a repository
+matching `[streams] research_repos`: commits once by sha (GitHub lists at most 2,048 a push),
+a branch once."""
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Stored (or a redelivery already stored), or a ping"},
-    202: {"description": "Acknowledged and ignored (another event, or a run or deployment not finished)"},
+    202: {"description": "Acknowledged and ignored (another event, a run or deployment not finished, a tag, a "
+                         "deletion, or a push to a repository that is not a research repository)"},
     400: {"description": "Malformed JSON or a missing or invalid field (named in `error`); nothing stored"},
     401: {"description": "Missing or invalid X-Hub-Signature-256; nothing stored"},
     413: {"description": "Body larger than 5 MiB"},
@@ -185,8 +194,9 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 _REQUEST = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "object", "description": "The event as GitHub sends it: a `workflow_run` "
-                                    "(action, workflow_run, repository) or `deployment_status` (deployment_status, "
-                                    "deployment, repository) payload"}},
+                                    "(action, workflow_run, repository), `deployment_status` (deployment_status, "
+                                    "deployment, repository), `push` (ref, created, deleted, commits, repository) or "
+                                    "`create` (ref, ref_type, repository) payload"}},
     "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {"payload": {
         "type": "string", "description": "The same JSON, for webhooks created with that content type"}}}}}}}
 
@@ -196,7 +206,7 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
     router = APIRouter(tags=["webhooks"])
     secret = settings.github_webhook_secret
 
-    @router.post("/webhooks/github", summary="GitHub workflow_run and deployment_status webhooks",
+    @router.post("/webhooks/github", summary="GitHub workflow_run, deployment_status, push and create webhooks",
                  description=_DESCRIPTION, responses=_RESPONSES, openapi_extra=_REQUEST, response_class=JSONResponse)
     async def github_webhook(request: Request) -> JSONResponse:
         require_secret(secret, "GitHub", "GITHUB_WEBHOOK_SECRET")
@@ -207,13 +217,17 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
         payload = decode_payload(body, request.headers.get("content-type", ""))
         if event == "ping":
             return JSONResponse({"ok": True, "event": "ping", "zen": first(payload, "zen")})
+        if event in GITHUB_PARSERS and settings.research.repos:
+            activity = GITHUB_PARSERS[event](payload, now, settings.research)
+            return await store_activity(store, SOURCE, request.headers.get(DELIVERY_HEADER), activity, now, event)
         record: PipelineRun | Deployment | Ignored
         if event == "workflow_run":
             record = parse_workflow_run(payload, now)
         elif event == "deployment_status":
             record = parse_deployment_status(payload, now)
         else:
-            return ignored(f"event {event[:60]!r} (only workflow_run and deployment_status are stored)")
+            return ignored(f"event {event[:60]!r} (only workflow_run and deployment_status are stored, and push and "
+                           "create when [streams] research_repos is set)")
         if isinstance(record, Ignored):
             return ignored(record.reason)
         return await store_response(store, SOURCE, request.headers.get(DELIVERY_HEADER), [record], now, event)

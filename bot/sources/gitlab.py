@@ -1,4 +1,4 @@
-"""GitLab push: `POST /webhooks/gitlab` for Pipeline Hook and Deployment Hook webhooks.
+"""GitLab push: `POST /webhooks/gitlab` for Pipeline Hook, Deployment Hook and Push Hook webhooks.
 
 GitLab sends the webhook's secret token verbatim in `X-Gitlab-Token`; it must equal
 `GITLAB_WEBHOOK_TOKEN` (compared in constant time), else 401 and nothing is stored. Without
@@ -15,12 +15,17 @@ Normalisation (documented in the README):
   changed nothing in the environment and is not a failed change). target = the project's
   path, version = `short_sha`, is_production from `environment_tier` (GitLab 15.x and
   later), else the environment name ("production" / "prod").
+- Push Hook (`object_kind` "push") on a research project (`[streams] research_repos`): its
+  commits and new branches, parsed and stored by `bot.sources.repo_pushes` (other projects,
+  deleted branches and Tag Push Hooks get 202; without any `research_repos` pattern every
+  Push Hook gets 202 unread). GitLab lists at most 20 commits a hook.
 A status GitLab adds later is acknowledged (202) and logged: an error answer would count
 towards GitLab disabling the webhook.
 
 Redeliveries count once: the key is `X-Gitlab-Event-UUID` (or `Idempotency-Key`) together
 with the object and its status, since GitLab reuses one event UUID for the hooks a single
-request triggers recursively. The same pipeline or deployment seen again is one row.
+request triggers recursively (a push: with its ref and new head). The same pipeline or
+deployment seen again is one row, a commit one row by sha.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from fastapi.responses import JSONResponse
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.models import Deployment, PipelineRun
+from bot.sources.repo_pushes import parse_gitlab_push, store_activity
 from bot.sources.webhooks import (
     Ignored,
     PayloadError,
@@ -147,16 +153,21 @@ def delivery_key(request: Request, payload: dict) -> str | None:
     kind = payload.get("object_kind")
     ident = attrs.get("id") if kind == "pipeline" else payload.get("deployment_id")
     status = attrs.get("status") if kind == "pipeline" else payload.get("status")
+    if kind == "push":
+        ident, status = payload.get("ref"), payload.get("after")
     return f"{uuid}:{kind}:{ident}:{status}"
 
 
 _DESCRIPTION = """Point a project or group webhook here with a secret token equal to
-`GITLAB_WEBHOOK_TOKEN` and the triggers *Pipeline events* and *Deployment events*. A
-missing or wrong `X-Gitlab-Token` gets 401; without the token configured, 503. Finished
-pipelines and deployments are stored; every other event or status gets 202."""
+`GITLAB_WEBHOOK_TOKEN` and the triggers *Pipeline events* and *Deployment events* (for research
+projects also *Push events*). A missing or wrong `X-Gitlab-Token` gets 401; without the token
+configured, 503. Finished pipelines and deployments are stored, and pushes to projects matching
+`[streams] research_repos` (commits once by sha, GitLab lists at most 20 a hook; new branches
+once); every other event or status gets 202."""
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Stored (or a redelivery already stored)"},
-    202: {"description": "Acknowledged and ignored (another event, or not finished)"},
+    202: {"description": "Acknowledged and ignored (another event, not finished, a deleted branch, or a push to "
+                         "a project that is not a research repository)"},
     400: {"description": "Malformed JSON or a missing or invalid field (named in `error`); nothing stored"},
     401: {"description": "Missing or wrong X-Gitlab-Token; nothing stored"},
     413: {"description": "Body larger than 5 MiB"},
@@ -166,9 +177,10 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 _REQUEST = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["object_kind"],
-    "properties": {"object_kind": {"type": "string", "description": "`pipeline` or `deployment` are stored"},
+    "properties": {"object_kind": {"type": "string",
+                                   "description": "`pipeline`, `deployment` and `push` (research projects) are stored"},
                    "object_attributes": {"type": "object"}, "project": {"type": "object"}},
-    "description": "A Pipeline Hook or Deployment Hook payload as GitLab sends it"}}}}}
+    "description": "A Pipeline Hook, Deployment Hook or Push Hook payload as GitLab sends it"}}}}}
 
 
 def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> APIRouter:
@@ -176,7 +188,7 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
     router = APIRouter(tags=["webhooks"])
     token = settings.gitlab_webhook_token
 
-    @router.post("/webhooks/gitlab", summary="GitLab pipeline and deployment webhooks",
+    @router.post("/webhooks/gitlab", summary="GitLab pipeline, deployment and push webhooks",
                  description=_DESCRIPTION, responses=_RESPONSES, openapi_extra=_REQUEST, response_class=JSONResponse)
     async def gitlab_webhook(request: Request) -> JSONResponse:
         require_secret(token, "GitLab", "GITLAB_WEBHOOK_TOKEN")
@@ -186,6 +198,9 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
         now = clock()
         payload = decode_object(await request.body())
         kind = payload.get("object_kind")
+        if kind == "push" and settings.research.repos:
+            activity = parse_gitlab_push(payload, now, settings.research)
+            return await store_activity(store, SOURCE, delivery_key(request, payload), activity, now, kind)
         record: PipelineRun | Deployment | Ignored
         if kind == "pipeline":
             record = parse_pipeline(payload, now)
@@ -193,7 +208,8 @@ def make_router(store: Store, settings: Settings, clock: Clock = utc_now) -> API
             record = parse_deployment(payload, now)
         else:
             hook = request.headers.get(EVENT_HEADER) or str(kind)
-            return ignored(f"{hook[:60]!r} (only Pipeline Hook and Deployment Hook are stored)")
+            return ignored(f"{hook[:60]!r} (only Pipeline Hook and Deployment Hook are stored, and Push Hook when "
+                           "[streams] research_repos is set)")
         if isinstance(record, Ignored):
             return ignored(record.reason)
         return await store_response(store, SOURCE, delivery_key(request, payload), [record], now, str(kind))

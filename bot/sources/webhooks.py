@@ -203,6 +203,12 @@ def parse_time(value: Any, path: str, now: datetime, required: bool = True) -> d
     """An ISO 8601 time with a timezone, or GitLab's `2016-08-12 15:23:28 UTC` /
     `2021-04-28 21:50:00 +0200`, as an aware UTC datetime within `check_time`'s range.
     A number is refused: it would be read as seconds since 1970."""
+    parsed = read_time(value, path, required)
+    return None if parsed is None else check_time(parsed, path, now)
+
+
+def read_time(value: Any, path: str, required: bool = True) -> datetime | None:
+    """`parse_time` without the range check (for times a sender's clock may get wrong)."""
     if value is None or value == "":
         if required:
             raise PayloadError(f"{path} is missing")
@@ -220,7 +226,7 @@ def parse_time(value: Any, path: str, now: datetime, required: bool = True) -> d
     if parsed.tzinfo is None:
         raise PayloadError(f"{path} has no timezone: {value[:40]!r}")
     try:
-        return check_time(parsed.astimezone(UTC), path, now)
+        return parsed.astimezone(UTC)
     except OverflowError:
         raise PayloadError(f"{path} is out of range: {value[:40]!r}") from None
 
