@@ -23,10 +23,13 @@ class JiraStore(StoreBase):
         rows = [_item_row(i) for i in items]
         if not rows:
             return 0
+        columns = list(rows[0])
+        sql = (f"INSERT OR IGNORE INTO jira_changelog ({', '.join(columns)})"
+               f" VALUES ({', '.join('?' for _ in columns)})")
         with self.transaction() as db:
-            before = db.conn.total_changes
-            db.table("jira_changelog").insert_all(rows, pk=("issue_key", "history_id", "item_index"), ignore=True)
-            return db.conn.total_changes - before
+            # rowcount counts the rows this statement inserted (not the research-version
+            # trigger's writes, which `total_changes` would include)
+            return db.conn.executemany(sql, [[r[c] for c in columns] for r in rows]).rowcount
 
     def replace_cycles(self, issue_key: str, cycles: Sequence[HandoffCycle]) -> None:
         with self.transaction() as db:

@@ -376,3 +376,20 @@ def m013_research_covering_indexes(db: Database) -> None:
                " (started_at, source, user, experiment, status, finished_at)")
     db.execute("DROP INDEX IF EXISTS idx_repo_commits_committed_at")
     db.execute("CREATE INDEX repo_commits_by_time ON repo_commits (committed_at, source, author_login, author_email)")
+
+
+RESEARCH_TABLES = ("experiment_runs", "repo_commits", "repo_branches", "jira_issues", "jira_changelog",
+                   "handoff_cycles", "user_links")
+
+
+@migrations()
+def m014_research_version(db: Database) -> None:
+    """A counter bumped by triggers on every write to what the research metrics read, in any
+    process (a sync job, a webhook, the CLI): `/research` recomputes only when it moved."""
+    db.table("data_versions").create({"name": str, "version": int}, pk="name")
+    db.table("data_versions").insert({"name": "research", "version": 0})
+    bump = "UPDATE data_versions SET version = version + 1 WHERE name = 'research'"
+    for table in RESEARCH_TABLES:
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(f"CREATE TRIGGER {table}_{event.lower()}_research AFTER {event} ON {table}"
+                       f" BEGIN {bump}; END")

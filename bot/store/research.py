@@ -35,6 +35,12 @@ def _chunks(keys: Sequence[str]) -> Iterator[Sequence[str]]:
 class ResearchStore(StoreBase):
     """Research-side reads of `Store`."""
 
+    def research_version(self) -> int:
+        """A number that changes whenever runs, commits, branches, Jira issues, their
+        changelogs, handoff cycles or user links change (triggers, migration m014)."""
+        row = self.db.execute("SELECT version FROM data_versions WHERE name = 'research'").fetchone()
+        return int(row[0]) if row else 0
+
     def run_tallies(self, bounds: Sequence[datetime]) -> list[tuple[int, str, str | None, str, str, int]]:
         """(bucket, source, user, experiment, status, runs) of the runs started in each bucket
         [bounds[i], bounds[i+1])."""
