@@ -9,7 +9,11 @@ their handoff cycles, written through the store's upserts and `record_jira_issue
 
 The real server (FastAPI + Bolt in uvicorn, as `serve` builds it) answers signed `/research`,
 `/research team NAME` and `/research mine`; the time runs from sending the request to the
-answer arriving at the fake Slack's response_url. p50/p99 over BENCH_REQUESTS (200) each.
+answer arriving at the fake Slack's response_url. p50/p99 over BENCH_REQUESTS (200) each,
+between writes (the queries reuse what they computed while the research version stands still),
+and over BENCH_COLD (30) requests with one run written before each (answered from the last
+result while a background thread recomputes it). The in-process figures add the cold path:
+computed from scratch, as after a quiet spell of more than STALE_FOR or in a new process.
 Target: p99 < 100 ms. Not part of the test run.
 """
 
@@ -31,13 +35,14 @@ from bot.config import Settings, settings_from_mapping  # noqa: E402
 from bot.ingest.jira import record_jira_issue  # noqa: E402
 from bot.metrics.handoffs import HandoffRules  # noqa: E402
 from bot.models import ChangeItem, ExperimentRun, JiraIssue, RepoBranch, RepoCommit  # noqa: E402
-from bot.queries.research import ResearchQueries  # noqa: E402
+from bot.queries.research import STALE_FOR, ResearchQueries  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.fakes.fake_slack import FakeSlack  # noqa: E402
 from tests.support.live import serve  # noqa: E402
 
 TOKEN, SECRET = "xoxb-bench", "bench-signing-secret"
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
+COLD = int(os.environ.get("BENCH_COLD", "30"))
 PEOPLE, TEAMS, RESEARCHERS, WEEKS = 1000, 20, 600, 52
 EPICS, CHILDREN = 300, 10
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # a Wednesday
@@ -134,19 +139,33 @@ def _issue(key: str, project: str, issue_type: str, created: datetime, parent: s
                      url=f"https://jira.example.com/browse/{key}", parent_key=parent)
 
 
+def write_a_run(store: Store, n: int) -> None:
+    """One new run (a training platform posting it): moves the research version."""
+    began = NOW - timedelta(hours=1)
+    store.save_experiment_runs([ExperimentRun("mlflow", f"bench-write-{n % 500}", "exp-4-0", "finished", began, NOW,
+                                              "user4")], NOW)
+
+
 def in_process(store: Store, settings: Settings) -> None:
-    """The query alone (no HTTP, no rendering), for comparison."""
-    queries = ResearchQueries(store, settings)
-    for label, call in (("overview", lambda: queries.overview(NOW)),
-                        ("team", lambda: queries.overview(NOW, team="team-03")),
-                        ("mine", lambda: queries.mine(person(4), NOW))):
-        call()
-        times = []
-        for _ in range(50):
-            t = time.perf_counter()
-            call()
-            times.append((time.perf_counter() - t) * 1000)
-        print(f"  query {label:<9} p50 {percentile(times, 0.5):6.1f} ms  p99 {percentile(times, 0.99):6.1f} ms")
+    """The query alone (no HTTP, no rendering): between writes ("warm"), with a write before each
+    call ("writes": answered from the last result while it is recomputed behind), and computed
+    from scratch ("cold": the first call after a quiet spell, or in a new process)."""
+    writes = iter(range(10**6))
+    for label, call in (("overview", lambda q: q.overview(NOW)),
+                        ("team", lambda q: q.overview(NOW, team="team-03")),
+                        ("mine", lambda q: q.mine(person(4), NOW))):
+        for state, calls in (("warm", 50), ("writes", 50), ("cold", 10)):
+            queries = ResearchQueries(store, settings, stale_for=0 if state == "cold" else STALE_FOR)
+            call(queries)
+            times = []
+            for _ in range(calls):
+                if state != "warm":
+                    write_a_run(store, next(writes))
+                t = time.perf_counter()
+                call(queries)
+                times.append((time.perf_counter() - t) * 1000)
+            print(f"  query {label:<9} {state:<6}  p50 {percentile(times, 0.5):6.1f} ms"
+                  f"  p99 {percentile(times, 0.99):6.1f} ms")
 
 
 def main() -> None:
@@ -165,6 +184,13 @@ def main() -> None:
                 measure_slash(url, fake, SECRET, "/research", text, person(4), 5, expect=expect)  # warm-up
                 acks, totals = measure_slash(url, fake, SECRET, "/research", text, person(4), REQUESTS, expect=expect)
                 print(latency_line(f"/research {text}".strip(), acks, totals))
+                acks, totals = [], []
+                for n in range(COLD):
+                    write_a_run(store, n)
+                    ack, total = measure_slash(url, fake, SECRET, "/research", text, person(4), 1, expect=expect)
+                    acks += ack
+                    totals += total
+                print(latency_line(f"/research {text} (a write before each)".replace("  ", " "), acks, totals))
     store.close()
 
 

@@ -140,7 +140,8 @@ def _digest_health(store: Store, digest: DigestSettings) -> dict:
     }
 
 
-def slack_context(settings: Settings, store: Store, clock: Clock = utc_now) -> SlackContext:
+def slack_context(settings: Settings, store: Store, clock: Clock = utc_now,
+                  queries: Queries | None = None) -> SlackContext:
     """What the Slack listeners get for this store: read-only queries; keys and profiles
     written through `bot.ingest`; Claim through `bot.actions` (one Jira client, made on the
     first click) and the card brought up to date through `bot.delivery`."""
@@ -164,7 +165,7 @@ def slack_context(settings: Settings, store: Store, clock: Clock = utc_now) -> S
 
     return SlackContext(
         settings=settings,
-        queries=Queries.of(store, settings),
+        queries=queries or Queries.of(store, settings),
         clock=clock,
         issue_key=lambda user, now: issue_key(store, user, now),
         remember_profile=lambda user, answer, now: remember_profile(store, settings, user, answer, now),
@@ -177,11 +178,12 @@ def slack_context(settings: Settings, store: Store, clock: Clock = utc_now) -> S
 
 
 def create_slack_app(settings: Settings, store: Store, clock: Clock = utc_now,
-                     activity: IngestActivity | None = None) -> Any:
-    """The Bolt app for this store (see `bot.slack.app.create_app`)."""
+                     activity: IngestActivity | None = None, queries: Queries | None = None) -> Any:
+    """The Bolt app for this store (see `bot.slack.app.create_app`); `queries` shared with the
+    scheduled jobs when given."""
     from bot.slack.app import create_app
 
-    return create_app(slack_context(settings, store, clock), activity)
+    return create_app(slack_context(settings, store, clock, queries), activity)
 
 
 @dataclass
@@ -196,16 +198,17 @@ def build_server(settings: Settings, store: Store, clock: Clock = utc_now, *, sc
     slack_app = None
     socket_handler = None
     activity = IngestActivity()
+    queries = Queries.of(store, settings)  # one set: the research-refresh job warms what /research reads
     if settings.slack_configured:
         from bot.slack.app import socket_mode_handler
 
-        slack_app = create_slack_app(settings, store, clock, activity)
+        slack_app = create_slack_app(settings, store, clock, activity, queries)
         if settings.slack_app_token:
             socket_handler = socket_mode_handler(slack_app, settings)
     else:
         log.warning("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): slash commands are off")
     cards = CardSync.of(settings, store, clock)
-    jobs = build_scheduler(Services(settings, store, clock, cards)) if scheduler else None
+    jobs = build_scheduler(Services(settings, store, clock, cards, queries.research)) if scheduler else None
 
     def start() -> None:
         # Everything loaded so far lives as long as the process: move it out of the cyclic

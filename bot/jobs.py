@@ -25,6 +25,7 @@ from bot.store import Store
 
 if TYPE_CHECKING:
     from bot.delivery.handoff_cards import CardSync
+    from bot.queries.research import ResearchQueries
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Services:
     store: Store
     clock: Clock = utc_now
     cards: CardSync | None = None  # shared with the Jira webhook while serving
+    research: ResearchQueries | None = None  # shared with the Slack listeners while serving
 
     def card_sync(self) -> CardSync | None:
         """The handoff card sync (made on first use outside `serve`); None when there are no cards."""
@@ -45,6 +47,14 @@ class Services:
 
             self.cards = CardSync.of(self.settings, self.store, self.clock)
         return self.cards
+
+    def research_queries(self) -> ResearchQueries:
+        """The research queries `/research` answers from (made on first use outside `serve`)."""
+        if self.research is None:
+            from bot.queries.research import ResearchQueries
+
+            self.research = ResearchQueries(self.store, self.settings)
+        return self.research
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,16 @@ def run_mlflow_sync(services: Services) -> str:
     result = sync_mlflow(services.settings, services.store, clock=services.clock)
     skipped = f", {result.skipped} malformed runs skipped" if result.skipped else ""
     return f"{result.runs} runs of {result.experiments} experiments, {result.api_calls} API calls{skipped}"
+
+
+def refresh_research(services: Services) -> str:
+    """Recompute the research figures `/research` answers from, when the data moved."""
+    import time
+
+    started = time.monotonic()
+    if not services.research_queries().warm(services.clock()):
+        return "research figures are current"
+    return f"research figures recomputed in {time.monotonic() - started:.1f} s"
 
 
 def link_users(services: Services) -> str:
@@ -279,6 +299,14 @@ JOBS: dict[str, Job] = {
             run_mlflow_sync,
             lambda s: IntervalTrigger(minutes=10) if s.mlflow.url else None,
             misfire_grace_seconds=120,
+            run_at_start=True,
+        ),
+        Job(
+            "research-refresh",
+            "Recompute the research figures /research answers from, when runs, pushes or Jira changed",
+            refresh_research,
+            lambda s: IntervalTrigger(minutes=2) if s.slack_configured else None,
+            misfire_grace_seconds=100,
             run_at_start=True,
         ),
         Job(

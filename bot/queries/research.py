@@ -2,6 +2,10 @@
 
 Experiment velocity is read as SQL tallies per ISO week (this week and the four before), so
 the cost follows the number of distinct (user, experiment, status) per week, not the runs.
+What is computed is remembered under the store's research version (bumped by triggers on
+every write to the tables read; `bot.queries.memo`): calls between writes reuse it, and while
+writes keep coming a result at most `STALE_FOR` old is answered as a background thread
+recomputes it.
 """
 
 from __future__ import annotations
@@ -33,10 +37,13 @@ from bot.metrics.research import (
     average,
     velocity,
 )
+from bot.queries.memo import Memo
 from bot.store import Store
 
 WEEKS_SHOWN = 5  # this week and the four before it
+STALE_FOR = 300.0  # seconds a result may be answered while it is recomputed after a write
 UTC = timezone.utc
+Tallies = tuple[list[RunTally], list[RunDuration], list[RepoTally], list[RepoTally]]
 
 
 @dataclass(frozen=True)
@@ -100,17 +107,39 @@ def trailing(rows: Sequence[Velocity]) -> tuple[Velocity, Velocity]:
 class ResearchQueries:
     """Read side of the research metrics, bound to a store and the settings."""
 
-    def __init__(self, store: Store, settings: Settings):
+    def __init__(self, store: Store, settings: Settings, *, stale_for: float = STALE_FOR):
         self.store = store
         self.settings = settings
+        self._memo = Memo(store.research_version, stale_for=stale_for)
+        self._warmed: int | None = None  # the version `warm` last computed
 
     def identities(self) -> Identities:
-        emails = {e.lower(): s for e, s in self.store.user_links().items() if "@" in e and s}
-        return Identities(identities=self.settings.identities, emails=emails, teams=self.settings.teams)
+        """Who each foreign identity is: `[identities]`, then the Slack users linked by e-mail."""
+        def read() -> Identities:
+            emails = {e.lower(): s for e, s in self.store.user_links().items() if "@" in e and s}
+            return Identities(identities=self.settings.identities, emails=emails, teams=self.settings.teams)
+
+        return self._memo.get(("identities",), read, strict=True)
+
+    def warm(self, now: datetime) -> bool:
+        """Recompute what `/research` shows (the overview, everyone's own rows) if the data moved
+        since the last time; True when it did. Run by the `research-refresh` job, so commands
+        answer from current figures without computing them."""
+        version = self._memo.version()
+        if version == self._warmed:
+            return False
+        with self._memo.strictly():
+            self.overview(now)
+            self._person_rows(weeks_until(now, WEEKS_SHOWN, self.settings.tz))
+        self._warmed = version
+        return True
 
     # -- velocity ------------------------------------------------------------------------------
 
-    def _tallies(self, weeks: Weeks) -> tuple[list[RunTally], list[RunDuration], list[RepoTally], list[RepoTally]]:
+    def _tallies(self, weeks: Weeks) -> Tallies:
+        return self._memo.get(("tallies", tuple(weeks.bounds)), lambda: self._read_tallies(weeks), strict=True)
+
+    def _read_tallies(self, weeks: Weeks) -> Tallies:
         label = weeks.labels
         runs = [RunTally(s, u, e, st, label[b], n) for b, s, u, e, st, n in self.store.run_tallies(weeks.bounds)]
         durations = [RunDuration(s, u, label[b], sec) for b, s, u, sec in self.store.run_durations(weeks.bounds)]
@@ -125,11 +154,15 @@ class ResearchQueries:
         """(weeks, velocity per team, everyone pooled) for the `count` ISO weeks up to `now`,
         weeks in `tz` (default: the organisation's)."""
         weeks = weeks_until(now, count, tz or self.settings.tz)
-        tallies = self._tallies(weeks)
-        people = self.identities()
-        teams = velocity(*tallies, people, weeks.labels)
-        org = velocity(*tallies, people, weeks.labels, by="all").get(ALL) or _empty(weeks.labels)
-        return weeks.labels, teams, org
+
+        def compute() -> tuple[list[str], dict[str, list[Velocity]], list[Velocity]]:
+            tallies = self._tallies(weeks)
+            people = self.identities()
+            teams = velocity(*tallies, people, weeks.labels)
+            org = velocity(*tallies, people, weeks.labels, by="all").get(ALL) or _empty(weeks.labels)
+            return weeks.labels, teams, org
+
+        return self._memo.get(("velocity", tuple(weeks.bounds)), compute)
 
     def overview(self, now: datetime, team: str | None = None) -> ResearchOverview:
         """Five weeks of velocity and this quarter's funnel; with `team`, that team's rows only
@@ -152,19 +185,29 @@ class ResearchQueries:
         and branches, and the experiments they ran."""
         weeks = weeks_until(now, WEEKS_SHOWN, self.settings.tz)
         people = self.identities()
-        tallies = self._tallies(weeks)
-        rows = velocity(*tallies, people, weeks.labels, by="person")
-        users = dict.fromkeys((t.source, t.user) for t in tallies[0] if t.user)
+        rows, users = self._person_rows(weeks)
         own = [(s, u) for s, u in users if people.person(s, u) == slack_user_id]
         experiments = [(s, e, n, datetime.fromisoformat(at))
                        for s, e, n, at in self.store.experiment_names(own, weeks.bounds[0], weeks.bounds[-1])]
         return PersonalResearch(weeks=weeks.labels, velocity=rows.get(slack_user_id) or _empty(weeks.labels),
                                 experiments=experiments, identities=own)
 
+    def _person_rows(self, weeks: Weeks) -> tuple[dict[str, list[Velocity]], list[tuple[str, str]]]:
+        """(velocity per Slack user, the (source, user) names with runs) for `weeks`."""
+        def compute() -> tuple[dict[str, list[Velocity]], list[tuple[str, str]]]:
+            tallies = self._tallies(weeks)
+            users = list(dict.fromkeys((t.source, t.user) for t in tallies[0] if t.user))
+            return velocity(*tallies, self.identities(), weeks.labels, by="person"), users
+
+        return self._memo.get(("people", tuple(weeks.bounds)), compute)
+
     # -- initiatives ---------------------------------------------------------------------------
 
     def stages(self, quarter: Quarter) -> list[InitiativeStage]:
         """Every research initiative's stage in `quarter`, by key."""
+        return self._memo.get(("stages", quarter), lambda: self._read_stages(quarter))
+
+    def _read_stages(self, quarter: Quarter) -> list[InitiativeStage]:
         research = self.settings.research
         initiatives, children = self.store.initiatives(research.initiative_issue_types, research.initiative_projects)
         keys = [i.key for i in initiatives] + [c.key for c in children]
