@@ -30,6 +30,7 @@ serve: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_handoffs.py
 	$(BIN)/python benchmarks/bench_jira_sync.py
+	$(BIN)/python benchmarks/bench_mlflow_sync.py
 	$(BIN)/python benchmarks/bench_heartbeats.py
 	$(BIN)/python benchmarks/bench_heartbeat_day.py
 	$(BIN)/python benchmarks/bench_focus_team.py

@@ -8,8 +8,8 @@
 - A run becomes `ExperimentRun(source="mlflow", run_id, experiment=<its name>, status,
   started_at, finished_at, user, jira_key, url)`: RUNNING and SCHEDULED -> running, FINISHED
   -> finished, FAILED -> failed, KILLED -> killed; the user is the `mlflow.user` tag (else the
-  run's `user_id`); a `jira` (or `jira_key`) tag holding an issue key links the run to Jira;
-  the link is the run's page in the MLflow UI.
+  run's `user_id`, unless it is MLflow's "unknown"); a `jira` (or `jira_key`) tag holding an
+  issue key links the run to Jira; the link is the run's page in the MLflow UI.
 - Cursor: the newest start time seen, in `sync_state` under "mlflow". Each sync re-reads the
   runs started within `LOOKBACK` of it, so a run that finished (or failed) since its last read
   has its status updated; the first sync reaches back `INITIAL_WINDOW`.
@@ -54,8 +54,8 @@ log = logging.getLogger(__name__)
 UTC = timezone.utc
 SOURCE = "mlflow"
 API = "/api/2.0/mlflow"
-PAGE_SIZE = 1000
-IDS_PER_SEARCH = 100  # MLflow refuses more experiment ids in one runs/search
+PAGE_SIZE = 10_000  # runs (and experiments) a page; MLflow's servers take up to 50,000
+IDS_PER_SEARCH = 100  # open-source MLflow takes any number; hosted ones (Databricks) refuse more
 LOOKBACK = timedelta(days=7)  # runs started this long before the cursor are read again (status changes)
 INITIAL_WINDOW = timedelta(days=365)
 STATUSES = {"RUNNING": "running", "SCHEDULED": "running", "FINISHED": "finished", "FAILED": "failed",
@@ -102,7 +102,8 @@ def run_from_raw(raw: Any, experiments: dict[str, str], base_url: str) -> Experi
     if started is None:
         raise ValueError(f"run {run_id} has no start_time")
     tags = {t.get("key"): t.get("value") for t in ((raw.get("data") or {}).get("tags") or []) if isinstance(t, dict)}
-    user = tags.get("mlflow.user") or info.get("user_id") or None
+    user_id = info.get("user_id")  # "unknown" when the client set no user
+    user = tags.get("mlflow.user") or (user_id if user_id != "unknown" else None)
     jira = next((str(tags[k]).strip().upper() for k in JIRA_TAGS if tags.get(k)), None)
     return ExperimentRun(
         source=SOURCE, run_id=run_id, experiment=experiments.get(experiment_id, experiment_id), status=status,

@@ -151,9 +151,10 @@ class FakeRun:
         return f"mlflow-artifacts:/{self.experiment_id}/{self.run_id}/artifacts"
 
     def all_tags(self) -> dict[str, str]:
-        """The tags MLflow's client sets on every run, then the run's own."""
-        return {"mlflow.user": self.user_id, "mlflow.runName": self.run_name, "mlflow.source.type": "LOCAL",
-                **self.tags}
+        """The tags MLflow's client sets on every run, then the run's own. A run made without a
+        user (a bare REST `runs/create`) has `user_id` "unknown" and no `mlflow.user` tag."""
+        user = {} if self.user_id == "unknown" else {"mlflow.user": self.user_id}
+        return {**user, "mlflow.runName": self.run_name, "mlflow.source.type": "LOCAL", **self.tags}
 
     def value(self, kind: str, key: str) -> Any:
         if kind == "attribute":

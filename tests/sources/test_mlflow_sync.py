@@ -58,6 +58,13 @@ def test_runs_are_stored_normalised_and_deleted_runs_left_out(fake: FakeMlflow, 
     assert (runs["r3"].status, runs["r3"].user, runs["r4"].status) == ("failed", "bob", "killed")
 
 
+def test_a_run_without_a_user_is_stored_unassigned(fake: FakeMlflow, store: Store) -> None:
+    vision = fake.add_experiment("vision-detector")
+    fake.add_run(vision, run_id="anon", user="unknown", start=NOW - timedelta(hours=2))  # MLflow's "no user"
+    sync(settings_for(fake), store)
+    assert stored(store)["anon"].user is None
+
+
 def test_only_the_configured_experiments_are_read(fake: FakeMlflow, store: Store) -> None:
     fake.add_run(fake.add_experiment("Vision-detector"), run_id="v", start=NOW - timedelta(hours=2))
     fake.add_run(fake.add_experiment("nlp-ranker"), run_id="n", start=NOW - timedelta(hours=2))
