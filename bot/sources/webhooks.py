@@ -207,6 +207,10 @@ def parse_time(value: Any, path: str, now: datetime, required: bool = True) -> d
     return None if parsed is None else check_time(parsed, path, now)
 
 
+@overload
+def read_time(value: Any, path: str, required: Literal[True] = True) -> datetime: ...
+@overload
+def read_time(value: Any, path: str, required: bool) -> datetime | None: ...
 def read_time(value: Any, path: str, required: bool = True) -> datetime | None:
     """`parse_time` without the range check (for times a sender's clock may get wrong)."""
     if value is None or value == "":
