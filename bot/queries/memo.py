@@ -1,10 +1,11 @@
 """Results computed from the store, remembered under a version of the data they read.
 
 `Memo.get(key, compute)` answers from the entry computed at the current version. When the
-version has moved (new runs, a Jira sync), an entry computed less than `stale_for` seconds ago
-is answered at once while one background thread recomputes it, so a reader never waits for a
-recomputation that writers keep triggering; an older entry (or none) is recomputed before
-answering. `strict=True` never answers from an older version (for inputs of another entry,
+version has moved (new runs, a Jira sync), an entry last known current less than `stale_for`
+seconds ago (computed, or found current by a `get` or `confirm`) is answered at once while one
+background thread recomputes it, so a reader never waits for a recomputation that writers keep
+triggering and misses at most `stale_for` of writes; an older entry (or none) is recomputed
+before answering. `strict=True` never answers from an older version (for inputs of another entry,
 so a refresh never builds on stale parts); inside `with memo.strictly():` every `get` of this
 thread is strict (a scheduled refresh that must leave everything current).
 
@@ -26,11 +27,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Entry(Generic[T]):
     version: int
-    computed_at: float  # monotonic seconds
     value: T
+    current_at: float  # monotonic seconds: when it was last known to be current
 
 
 class Memo:
@@ -61,16 +62,27 @@ class Memo:
         """`compute()`'s result for `key`, reused as described in the module docstring."""
         version = self._version()
         strict = strict or getattr(self._strict, "on", False)
+        now = self._clock()
         with self._lock:
             entry = self._entries.get(key)
-        if entry is not None and entry.version == version:
-            return entry.value
-        if not strict and entry is not None and self._clock() - entry.computed_at < self.stale_for:
+            if entry is not None and entry.version == version:
+                entry.current_at = now
+                return entry.value
+        if not strict and entry is not None and now - entry.current_at < self.stale_for:
             self._refresh_in_background(key, compute)
             return entry.value
         return self._compute(key, compute, version)
 
+    def confirm(self) -> None:
+        """Mark the entries computed at the current version as current now (nothing moved)."""
+        version, now = self._version(), self._clock()
+        with self._lock:
+            for entry in self._entries.values():
+                if entry.version == version:
+                    entry.current_at = now
+
     def _compute(self, key: Hashable, compute: Callable[[], T], version: int) -> T:
+        started = self._clock()
         value = compute()
         with self._lock:
             current = self._entries.get(key)
@@ -78,7 +90,7 @@ class Memo:
                 self._entries.pop(key, None)
                 while len(self._entries) >= self._max_entries:
                     self._entries.pop(next(iter(self._entries)))
-                self._entries[key] = _Entry(version, self._clock(), value)
+                self._entries[key] = _Entry(version, value, started)
         return value
 
     def _refresh_in_background(self, key: Hashable, compute: Callable[[], T]) -> None:

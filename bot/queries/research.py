@@ -127,6 +127,7 @@ class ResearchQueries:
         answer from current figures without computing them."""
         version = self._memo.version()
         if version == self._warmed:
+            self._memo.confirm()  # still current: answers may lean on them for another STALE_FOR
             return False
         with self._memo.strictly():
             self.overview(now)

@@ -116,3 +116,26 @@ def test_a_failed_refresh_is_logged_and_the_old_result_kept(caplog: pytest.LogCa
         wait_for(lambda: "Recomputing velocity failed" in caplog.text)
     assert memo.get(("velocity", 1), data.compute) == 0  # still the old result; this refresh works
     wait_for(lambda: memo.get(("velocity", 1), data.compute) == 1)
+
+
+def test_staleness_counts_from_when_the_entry_was_last_known_current():
+    data = Versioned()
+    memo = memo_of(data, stale_for=60)
+    memo.get("k", data.compute)
+    data.now = 100.0
+    memo.get("k", data.compute)  # still current at 100
+    data.version, data.now = 1, 150.0
+    assert memo.get("k", data.compute) == 0  # 50 s since known current: answered, refreshed behind
+    wait_for(lambda: memo.get("k", data.compute) == 1)
+
+
+def test_confirm_keeps_unread_entries_usable_while_nothing_moves():
+    data = Versioned()
+    memo, unconfirmed = memo_of(data, stale_for=60), memo_of(data, stale_for=60)
+    memo.get("k", data.compute)
+    unconfirmed.get("k", data.compute)
+    data.now = 100.0
+    memo.confirm()
+    data.version, data.now = 1, 130.0
+    assert unconfirmed.get("k", data.compute) == 1  # known current 130 s ago: recomputed first
+    assert memo.get("k", data.compute) == 0  # confirmed 30 s ago: answered at once
