@@ -5,7 +5,7 @@ their children, changes and handoff cycles."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterator, Sequence
+from typing import Iterator, Sequence, TypeVar
 
 from bot.models import HandoffCycle, JiraIssue
 from bot.store.base import StoreBase
@@ -13,6 +13,7 @@ from bot.store.jira import VIEW_COLUMNS, issue_from_row, view_from_row
 from bot.store.times import to_db_time
 
 _CHUNK = 500  # keys per IN (...) list, well inside SQLite's variable limit
+T = TypeVar("T")
 
 
 def _bucket(column: str, bounds: Sequence[datetime]) -> tuple[str, list[str]]:
@@ -27,7 +28,7 @@ def _bucket(column: str, bounds: Sequence[datetime]) -> tuple[str, list[str]]:
             [*reversed(edges[1:-1]), edges[0], edges[-1]])
 
 
-def _chunks(keys: Sequence[str]) -> Iterator[Sequence[str]]:
+def _chunks(keys: Sequence[T]) -> Iterator[Sequence[T]]:
     for i in range(0, len(keys), _CHUNK):
         yield keys[i:i + _CHUNK]
 
@@ -75,13 +76,12 @@ class ResearchStore(StoreBase):
         """(source, experiment, runs, latest start) of the runs of these (source, user) pairs
         started in [start, end), most recent first."""
         out: list[tuple[str, str, int, str]] = []
-        pairs = list(source_users)
-        for chunk in _chunks([f"{s}\x00{u}" for s, u in pairs]):
+        for chunk in _chunks(list(source_users)):
             sql = ("SELECT source, experiment, COUNT(*), MAX(started_at) FROM experiment_runs"
                    " WHERE started_at >= ? AND started_at < ?"
-                   f" AND source || char(0) || user IN ({', '.join('?' for _ in chunk)})"
+                   f' AND (source, "user") IN (VALUES {", ".join("(?, ?)" for _ in chunk)})'
                    " GROUP BY source, experiment")
-            out.extend(self.db.execute(sql, [to_db_time(start), to_db_time(end), *chunk]))
+            out.extend(self.db.execute(sql, [to_db_time(start), to_db_time(end), *(v for p in chunk for v in p)]))
         return sorted(out, key=lambda r: r[3], reverse=True)
 
     # -- initiatives -------------------------------------------------------------------------
