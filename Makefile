@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_claim.py
 	$(BIN)/python benchmarks/bench_digest.py
 	$(BIN)/python benchmarks/bench_flood.py
+	$(BIN)/python benchmarks/bench_research.py
 
 clean:
 	rm -rf $(VENV) demo.db demo.toml demo-digest.png *.egg-info

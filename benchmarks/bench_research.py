@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.timing import latency_line, measure_slash, percentile  # noqa: E402
 from bot.app import build_server  # noqa: E402
 from bot.config import Settings, settings_from_mapping  # noqa: E402
+from bot.digest.compute import build_digest  # noqa: E402
+from bot.digest.period import last_complete_week  # noqa: E402
 from bot.ingest.jira import record_jira_issue  # noqa: E402
 from bot.metrics.handoffs import HandoffRules  # noqa: E402
 from bot.models import ChangeItem, ExperimentRun, JiraIssue, RepoBranch, RepoCommit  # noqa: E402
@@ -168,6 +170,22 @@ def in_process(store: Store, settings: Settings) -> None:
                   f"  p99 {percentile(times, 0.99):6.1f} ms")
 
 
+def digest_section(store: Store) -> None:
+    """The digest's research section for the whole org, as the Monday job computes it (fresh
+    queries each time, so always from scratch)."""
+    settings = settings_from_mapping({**config(), "digest": [{"channel": "C0BENCH", "sections": ["research"]}]}, {})
+    digest = settings.digests[0]
+    week = last_complete_week(NOW, digest.tz)
+    build_digest(store, settings, digest, week)
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        build_digest(store, settings, digest, week)
+        times.append((time.perf_counter() - t) * 1000)
+    print(f"  digest research section ({week.label}, whole org): median {percentile(times, 0.5):.0f} ms,"
+          f" max {max(times):.0f} ms")
+
+
 def main() -> None:
     store = build()
     print(f"database: {PEOPLE:,} people in {TEAMS} teams, {store.count('experiment_runs'):,} runs,"
@@ -178,6 +196,7 @@ def main() -> None:
         settings = settings_from_mapping(
             config(), {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url})
         in_process(store, settings)
+        digest_section(store)
         server = build_server(settings, store, lambda: NOW, scheduler=False)  # as `serve` runs it, minus jobs
         with serve(server.web) as url:
             for text, expect in (("", "Initiatives"), ("team team-03", "team-03"), ("mine", "Your research")):
