@@ -5,9 +5,10 @@ each, as real sweeps are), started over the last 300 days, 1% of them deleted. A
 sync into a fresh SQLite store in a temp file, then an incremental one after ~1% new runs
 (and a few running runs finished). The fake runs in a child process on loopback, so the wall
 time, CPU time and peak memory printed for the sync are the sync's own; API calls are counted
-at the fake. BENCH_PAGE_SIZE (the sync's default, 1000) and BENCH_PAGE_MAX (the fake's
-largest page, 1000) let the same scenario show a larger page; BENCH_IDS_PER_CALL sets how
-many experiment ids the fake accepts in one runs/search ("none": no limit, as OSS MLflow).
+at the fake, which answers with open-source MLflow's limits by default: pages of up to 50,000
+(BENCH_PAGE_MAX) and any number of experiment ids in one runs/search (BENCH_IDS_PER_CALL,
+"none"; 100 to see a server that refuses more). BENCH_PAGE_SIZE overrides the sync's page
+size (`bot.sources.mlflow.PAGE_SIZE`).
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ from tests.fakes.fake_mlflow import FakeMlflow, ms  # noqa: E402
 RUNS = int(os.environ.get("BENCH_RUNS", "100000"))
 EXPERIMENTS = int(os.environ.get("BENCH_EXPERIMENTS", "500"))
 SYNC_PAGE = int(os.environ.get("BENCH_PAGE_SIZE", str(PAGE_SIZE)))
-PAGE_MAX = int(os.environ.get("BENCH_PAGE_MAX", "1000"))
-_IDS = os.environ.get("BENCH_IDS_PER_CALL", "100")
+PAGE_MAX = int(os.environ.get("BENCH_PAGE_MAX", "50000"))
+_IDS = os.environ.get("BENCH_IDS_PER_CALL", "none")
 IDS_LIMIT = None if _IDS.lower() == "none" else int(_IDS)
 NEW_SHARE = 0.01
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
