@@ -111,7 +111,7 @@ class ResearchQueries:
         self.store = store
         self.settings = settings
         self._memo = Memo(store.research_version, stale_for=stale_for)
-        self._warmed: int | None = None  # the version `warm` last computed
+        self._warmed: tuple | None = None  # (version, week, quarter) `warm` last computed for
 
     def identities(self) -> Identities:
         """Who each foreign identity is: `[identities]`, then the Slack users linked by e-mail."""
@@ -123,16 +123,17 @@ class ResearchQueries:
 
     def warm(self, now: datetime) -> bool:
         """Recompute what `/research` shows (the overview, everyone's own rows) if the data moved
-        since the last time; True when it did. Run by the `research-refresh` job, so commands
+        or a new week began since the last time; True when it did. Run by the `research-refresh` job, so commands
         answer from current figures without computing them."""
-        version = self._memo.version()
-        if version == self._warmed:
+        weeks = weeks_until(now, WEEKS_SHOWN, self.settings.tz)
+        state = (self._memo.version(), weeks.current, quarter_of(now, self.settings.tz))
+        if state == self._warmed:
             self._memo.confirm()  # still current: answers may lean on them for another STALE_FOR
             return False
         with self._memo.strictly():
             self.overview(now)
-            self._person_rows(weeks_until(now, WEEKS_SHOWN, self.settings.tz))
-        self._warmed = version
+            self._person_rows(weeks)
+        self._warmed = state
         return True
 
     # -- velocity ------------------------------------------------------------------------------

@@ -107,3 +107,13 @@ def test_serve_schedules_the_research_refresh_every_two_minutes(store: Store) ->
     assert "research-refresh" in {job.id for job in server.scheduler.get_jobs()}
     job = server.scheduler.get_job("research-refresh")
     assert job.trigger.interval.total_seconds() == 120
+
+
+def test_the_refresh_job_computes_a_new_week_before_anyone_asks(store: Store) -> None:
+    seed(store)
+    settings = settings_from_mapping(CONFIG, {})
+    research = ResearchQueries(store, settings, stale_for=300)
+    monday_after = MONDAY + timedelta(weeks=1, hours=1)
+    assert research.warm(NOW) and not research.warm(NOW)
+    assert research.warm(monday_after)  # nothing written, but the week changed
+    assert not research.warm(monday_after)
