@@ -61,6 +61,16 @@ def whole_percent(share: float) -> int:
     return round(share * 100)
 
 
+def number(value: float) -> str:
+    """'42', '4.5' (a mean), '1,204'."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def plural(value: float, word: str, many: str | None = None) -> str:
+    """'1 run', '3 runs', '1,204 runs', '2 branches' (with `many`)."""
+    return f"{number(value)} {word if value == 1 else many or word + 's'}"
+
+
 def percent(share: float | None) -> str:
     """'91%' (whole percent), '—' for None."""
     return "—" if share is None else f"{whole_percent(share)}%"

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.formatting import duration, iso_utc, local_time, percent
+from bot.formatting import duration, iso_utc, local_time, percent, plural
 from bot.metrics.delivery import DeliveryMetrics
 from bot.metrics.reliability import PipelineSummary
 from bot.queries.pipelines import PipelineDetail, PipelineQueries, PipelinesOverview
@@ -140,10 +140,6 @@ def pipelines_text(overview: PipelinesOverview, limit: int = 25) -> str:
     return "\n".join(lines)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'s' if n != 1 else ''}"
-
-
 def delivery_text(metrics: DeliveryMetrics) -> str:
     """The terminal twin of the delivery summary (DORA for ML services and models)."""
     m = metrics
@@ -152,17 +148,17 @@ def delivery_text(metrics: DeliveryMetrics) -> str:
     return "\n".join([
         f"Delivery, last {days} days ({m.start:%Y-%m-%d} – {m.end:%Y-%m-%d})",
         f"  deployment frequency: {frequency} to production ({m.successful_production_deployments} successful of"
-        f" {_plural(m.production_deployments, 'production deployment')}, on {_plural(m.deployment_days, 'day')};"
+        f" {plural(m.production_deployments, 'production deployment')}, on {plural(m.deployment_days, 'day')};"
         f" {m.deployments} in all environments)",
         f"  lead time for changes: median {duration(m.lead_time_median_seconds)}"
-        f" · p90 {duration(m.lead_time_p90_seconds)} ({_plural(m.lead_time_samples, 'deployment')} with a known commit)",
+        f" · p90 {duration(m.lead_time_p90_seconds)} ({plural(m.lead_time_samples, 'deployment')} with a known commit)",
         f"  change failure rate: {percent(m.change_failure_rate)}"
         f" ({m.failed_deployments} failed, rolled back or causing an incident)",
         f"  time to restore: median {duration(m.time_to_restore_median_seconds)}"
-        f" · p90 {duration(m.time_to_restore_p90_seconds)} ({_plural(m.incidents, 'incident')}, {m.open_incidents} open)",
+        f" · p90 {duration(m.time_to_restore_p90_seconds)} ({plural(m.incidents, 'incident')}, {m.open_incidents} open)",
         f"  model rollback rate: {percent(m.model_rollback_rate)} ({m.model_rollbacks} of"
-        f" {_plural(m.model_production_deployments, 'production model deployment')})"
-        f" · all targets {percent(m.rollback_rate)} ({_plural(m.rollbacks, 'rollback')})",
+        f" {plural(m.model_production_deployments, 'production model deployment')})"
+        f" · all targets {percent(m.rollback_rate)} ({plural(m.rollbacks, 'rollback')})",
     ])
 
 

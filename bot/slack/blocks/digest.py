@@ -34,6 +34,7 @@ from bot.formatting import (
     hours_minutes,
     percent,
     percent_change,
+    plural,
 )
 from bot.metrics.delivery import DeliveryMetrics
 from bot.metrics.handoffs import HandoffStats
@@ -308,7 +309,7 @@ def digest_text(digest: Digest, calendar: WorkCalendar) -> str:
         parts.append(f"{n} production deployment{'s' if n != 1 else ''}")
     r = digest.research
     if r is not None and not r.quiet and r.overall is not None:
-        parts.append(rb.plural(r.overall[0].runs, "training run"))
+        parts.append(plural(r.overall[0].runs, "training run"))
     return clip(parts[0] + ": " + " · ".join(parts[1:]), MAX_TEXT_FALLBACK)
 
 

@@ -4,7 +4,7 @@ four before), the quarter's funnel of research initiatives, a person's own runs,
 Pure functions from `bot.queries.research` results to typed blocks. Team aggregates only: no
 person is named or ranked (a person's own figures go only to them, in `/research mine`).
 Experiment names and issue summaries come from outside: escaped before they reach mrkdwn.
-The small text helpers at the top are shared with the digest and the terminal renderers.
+The line helpers at the top are shared with the digest renderer.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Sequence
 
 from slack_sdk.models.blocks import Block, DividerBlock
 
-from bot.formatting import duration, percent
+from bot.formatting import duration, number, percent, plural
 from bot.metrics.funnel import Funnel, InitiativeStage
 from bot.metrics.research import Velocity
 from bot.queries.research import PersonalResearch, ResearchOverview, trailing
@@ -39,17 +39,7 @@ CONNECT = (
     " initiatives come from Jira epics (`[research] initiative_issue_types`)."
 )
 
-# -- shared text (also used by the digest and the terminal renderers) -----------------------------
-
-
-def number(value: float) -> str:
-    """'42', '4.5' (a mean), '1,204'."""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
-def plural(value: float, word: str, many: str | None = None) -> str:
-    """'1 run', '3 runs', '2 branches' (with `many`)."""
-    return f"{number(value)} {word if value == 1 else many or word + 's'}"
+# -- shared lines (also used by the digest renderer) ---------------------------------------------
 
 
 def runs_line(week: Velocity, before: Velocity) -> str:
