@@ -98,7 +98,7 @@ class ResearchSection:
     @property
     def quiet(self) -> bool:
         weeks = [self.overall[0]] if self.overall else [week for _, week, _ in self.teams]
-        return all(w.quiet for w in weeks) and not self.funnel.waiting
+        return all(w.quiet for w in weeks) and not self.funnel.active and not self.funnel.waiting
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from bot.config import settings_from_mapping
 from bot.digest.compute import build_digest
 from bot.digest.model import ResearchSection
 from bot.digest.period import week_named
-from bot.metrics.funnel import funnel, quarter_named
+from bot.metrics.funnel import Funnel, funnel, quarter_named
 from bot.metrics.research import Velocity
 from bot.metrics.workcal import WorkCalendar
 from bot.slack.blocks.digest import digest_blocks, digest_text, research_blocks
@@ -69,6 +69,17 @@ def test_a_quiet_research_section_among_others_is_one_line() -> None:
     assert part.quiet
     assert [b["text"]["text"] for b in to_dicts(research_blocks(part))] == [
         ":test_tube: *Research*: a quiet week — no training runs or research pushes."]
+
+
+def test_initiatives_without_runs_or_pushes_still_show_the_funnel() -> None:
+    quarter = quarter_named("2026-Q4", LONDON)
+    jira_only = Funnel(quarter="2026-Q4", active=3, handed_off=1, delivered=0,
+                       median_time_to_production_seconds=None, waiting=[])
+    part = ResearchSection(overall=(Velocity("2026-W48"), Velocity("4-week average")), teams=(), funnel=jira_only)
+    assert not part.quiet and quarter.label == jira_only.quarter
+    assert [b["text"]["text"] for b in to_dicts(research_blocks(part))] == [
+        ":test_tube: *Research*: no training runs\n"
+        "Initiatives, 2026-Q4: 3 active → 1 handed off → 0 in production (0%)"]
 
 
 def test_several_quiet_sections_are_named_in_the_one_line(store: Store) -> None:
